@@ -1,13 +1,14 @@
 """The method registry: every way of turning data into a fitted map, exact or learned.
 
 A method is a function ``fit(source, *, noise, latent_dim, seed, **options) -> FittedMap`` where
-``source`` is a :class:`~pushforward.data.source.Source`. Options are method-specific keyword
-arguments (``tails=``, ``family=``, ``steps=``...). Exact methods register in their own modules;
-importing this module imports them all.
+``source`` is a :class:`~pushforward.data.source.Source`. Exact methods register in their own
+modules; every loss of :data:`pushforward.losses.LOSSES` is also a learned method under the same
+key (a network trained by the one loop to minimise that divergence).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from .registry import Registry
@@ -18,8 +19,13 @@ METHODS: Registry[MethodFit] = Registry("method")
 
 
 def _load_all() -> None:
-    # Each module registers its methods on import.
-    from .exact import copula, inverse_cdf, parametric, quantile  # noqa: F401
+    from .exact import copula, inverse_cdf, parametric, quantile  # noqa: F401  (register)
+    from .learned import learned_method
+    from .losses import LOSSES
+    from .objectives import Divergence
+
+    for key, desc in LOSSES.describe():
+        learned_method(key, f"learned map minimising {desc}", functools.partial(Divergence, key))
 
 
 _load_all()

@@ -1,0 +1,110 @@
+"""The Python entry point: ``pushforward.fit``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._random import SeedLike, as_seed
+from .data import Source, load_source
+from .data.noise import get_noise
+from .errors import PushforwardError
+from .model import FittedMap
+
+
+def choose_method(source: Source) -> tuple[str, str]:
+    """The method ``method="auto"`` picks for ``source``, and why, in one sentence."""
+    if source.dim == 1 and source.dist is not None:
+        return "inverse-cdf", "1-D target with a known distribution: the exact inverse CDF"
+    if source.dim == 1:
+        return "quantile", "1-D data: the empirical quantile map with extrapolated tails"
+    return "copula", (
+        f"{source.dim}-D data: a Gaussian copula (quantile marginals + normal-score correlation)"
+    )
+
+
+def fit(
+    data: Any,
+    *,
+    method: str = "auto",
+    noise: str = "normal",
+    latent_dim: int | None = None,
+    seed: SeedLike = None,
+    columns: list[str | int] | str | None = None,
+    key: str | None = None,
+    dropna: bool = False,
+    out: str | None = None,
+    resume: bool = False,
+    console: Any = None,
+    **options: Any,
+) -> FittedMap:
+    """Fit a map G with G(noise) distributed like ``data``.
+
+    Arguments:
+        data: an array (n, d), a file path (CSV, TSV, NPY, NPZ, Parquet, TXT), a built-in target
+            (``"moons"``, ``"digits"``), a distribution spec (``"gamma(a=2)"``,
+            ``"mix(0.3*norm(-2,0.5), 0.7*gamma(a=2))"``) or ``"image:PATH.png"``.
+        method: a key of the method registry (``pushforward list``); ``"auto"`` picks from the
+            data and records why in ``fitted.info["auto"]``.
+        noise: ``"normal"`` (N(0, I), default) or ``"uniform"`` (U[0,1]^k).
+        latent_dim: noise dimension k; default the data's dimension.
+        seed: makes the fit reproducible; None draws one and records it in the model.
+        columns, key, dropna: how to read a file (see :func:`pushforward.load_source`).
+        out: learned methods: the model folder that holds checkpoints while training.
+        resume: learned methods: continue the run checkpointed in ``out``.
+        console: learned methods: a rich console for the progress bar (None: silent).
+        **options: method-specific settings: ``tails=``, ``family=`` for exact maps; for learned
+            ones any :class:`~pushforward.learned.TrainConfig` field (``steps=``,
+            ``time_budget=``, ``net=``, ``lr=``...) or ``config=TrainConfig(...)``.
+
+    Returns:
+        The fitted map: ``sample(n, seed=)``, ``transform(z)``, ``inverse(x)``, ``save(path)``.
+
+    Example:
+        >>> import numpy as np, pushforward
+        >>> x = np.random.default_rng(0).gamma(2.0, size=(500, 1))
+        >>> m = pushforward.fit(x, seed=0)
+        >>> m.method, m.info["auto"]
+        ('quantile', '1-D data: the empirical quantile map with extrapolated tails')
+    """
+    from .methods import METHODS
+
+    source = load_source(data, columns=columns, key=key, dropna=dropna)
+    get_noise(noise)
+    why = None
+    if method == "auto":
+        method, why = choose_method(source)
+    fitter = METHODS.get(method)
+    _check_options(method, fitter, options)
+    params = inspect.signature(fitter).parameters
+    run = {"out": out, "resume": resume, "console": console}
+    if resume and "resume" not in params:
+        raise PushforwardError(f"method {method!r} is not trained, so there is nothing to resume")
+    options.update({k: v for k, v in run.items() if k in params})
+    if latent_dim is not None and (isinstance(latent_dim, bool) or int(latent_dim) <= 0):
+        raise PushforwardError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    fitted = fitter(
+        source,
+        noise=noise,
+        latent_dim=int(latent_dim) if latent_dim is not None else source.dim,
+        seed=as_seed(seed),
+        **options,
+    )
+    fitted.info["source"] = source.name
+    if why:
+        fitted.info["auto"] = why
+    return fitted
+
+
+def _check_options(method: str, fitter, options: dict[str, Any]) -> None:
+    params = inspect.signature(fitter).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY]
+    allowed = [k for k in allowed if k not in ("noise", "latent_dim", "seed", "out", "resume",
+                                               "console", "on_step")]
+    for k in options:
+        if k not in allowed:
+            raise PushforwardError(
+                f"method {method!r} has no option {k!r}; its options: {', '.join(allowed) or 'none'}"
+            )

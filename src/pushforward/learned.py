@@ -1,0 +1,391 @@
+"""Learned maps: a network G trained by the one loop, and the settings of a run.
+
+Data are standardised inside (per-column mean and standard deviation of the training split):
+the network trains in standardised space and outputs are mapped back, so defaults work at any
+scale. A held-out split is kept out of training for early stopping and for the final summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._random import SeedLike
+from .data.noise import get_noise
+from .data.source import Source
+from .errors import PushforwardError
+from .model import MAP_KINDS, FittedMap
+from .objectives import Objective
+from .train import History, LoopSettings, train
+
+DEFAULT_TIME_BUDGET = 60.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; ``--config run.toml`` fills it, flags override it.
+
+    Attributes:
+        net: network key (``pushforward list``); ``auto`` is ``monotone`` for 1-D → 1-D maps and
+            ``mlp`` otherwise.
+        width, depth, activation: network size and non-linearity (None: the network's own
+            defaults, see ``pushforward list``).
+        lr: Adam's learning rate (cosine-decayed to 5 % over the budget).
+        batch_size: noise and target samples per step.
+        steps, time_budget: budgets; the first reached ends training. With neither, the budget is
+            ``DEFAULT_TIME_BUDGET`` (60) seconds.
+        holdout: share of a finite data set kept out of training (validation and summary).
+        eval_every, patience: validation cadence (steps) and early-stopping patience (checks).
+        ema: decay of the exponential moving average of the weights used for sampling.
+        checkpoint_every: seconds between checkpoints.
+        threads: torch CPU threads (None: torch's default).
+        device: ``cpu``, ``cuda`` or ``auto``.
+        dtype: ``float32`` or ``float64``.
+        loss_options: keyword options passed to the loss (``bins``, ``n_projections``...).
+    """
+
+    net: str = "auto"
+    width: int | None = None
+    depth: int | None = None
+    activation: str | None = None
+    lr: float = 2e-3
+    batch_size: int = 1024
+    steps: int | None = None
+    time_budget: float | None = None
+    holdout: float = 0.1
+    eval_every: int = 100
+    patience: int = 30
+    ema: float = 0.995
+    checkpoint_every: float = 30.0
+    threads: int | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    loss_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
+        """Read the ``[train]`` table (or the top level) of a TOML file."""
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise PushforwardError(f"{path}: no such config file") from None
+        except tomllib.TOMLDecodeError as e:
+            raise PushforwardError(f"{path}: not valid TOML ({e})") from None
+        return cls().replace(**raw.get("train", raw))
+
+    def replace(self, **overrides: Any) -> TrainConfig:
+        """A copy with ``overrides``; unknown names give an error listing the valid ones."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for k in overrides:
+            if k not in names:
+                raise PushforwardError(
+                    f"unknown training setting {k!r}; valid: {', '.join(sorted(names))}"
+                )
+        cfg = dataclasses.replace(self, **overrides)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        for name in ("width", "depth", "batch_size", "eval_every", "patience"):
+            if getattr(self, name) is not None and int(getattr(self, name)) <= 0:
+                raise PushforwardError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.steps is not None and self.steps <= 0:
+            raise PushforwardError(f"steps must be positive, got {self.steps}")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise PushforwardError(f"time_budget must be positive, got {self.time_budget}")
+        if not 0 <= self.holdout < 1:
+            raise PushforwardError(f"holdout must be in [0, 1), got {self.holdout}")
+        if not self.lr > 0:
+            raise PushforwardError(f"lr must be positive, got {self.lr}")
+        if self.device not in ("cpu", "cuda", "auto"):
+            raise PushforwardError(f"device must be cpu, cuda or auto, got {self.device!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise PushforwardError(f"dtype must be float32 or float64, got {self.dtype!r}")
+
+    def net_name(self, latent_dim: int, dim: int) -> str:
+        if self.net != "auto":
+            return self.net
+        return "monotone" if latent_dim == dim == 1 else "mlp"
+
+    def torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise PushforwardError("device 'cuda' asked for, but torch sees no CUDA GPU")
+        return torch.device(self.device)
+
+
+def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
+              noise: str) -> tuple[nn.Module, dict]:
+    """The network ``name`` with the run's size; returns (module, JSON spec to rebuild it)."""
+    import inspect
+
+    from .nets import NETS
+
+    cls = NETS.get(name)
+    params = inspect.signature(cls).parameters
+    kwargs = {k: getattr(cfg, k) for k in ("width", "depth", "activation")
+              if k in params and getattr(cfg, k) is not None}
+    if "noise" in params:
+        kwargs["noise"] = noise
+    return cls(latent_dim, dim, **kwargs), {"name": name, "kwargs": kwargs}
+
+
+@MAP_KINDS.register("learned", "a network trained by the one loop")
+class LearnedMap(FittedMap):
+    """A network G from noise to standardised data, then back to the data's scale.
+
+    ``transform(z) = G(z)·std + mean`` (or the objective's push, e.g. an ODE flow).
+    """
+
+    kind: ClassVar[str] = "learned"
+
+    def __init__(self, net: nn.Module, net_spec: dict, mean: np.ndarray, std: np.ndarray):
+        self.net = net.eval()
+        self.net_spec = net_spec
+        self.mean_ = np.asarray(mean, dtype=np.float64)
+        self.std_ = np.asarray(std, dtype=np.float64)
+        self.history: dict[str, list] = {}
+
+    @property
+    def _param(self) -> torch.Tensor:
+        return next(self.net.parameters())
+
+    def _push(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        z = self._check_noise(z)
+        p = self._param
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(z), 65536):
+                zt = torch.as_tensor(z[i : i + 65536], dtype=p.dtype, device=p.device)
+                out.append(self._push(zt).double().cpu().numpy())
+        x = np.concatenate(out) if out else np.empty((0, self.dim))
+        return x * self.std_ + self.mean_
+
+    def inverse(self, x: np.ndarray) -> np.ndarray:
+        """Data → noise, for the monotone 1-D network (bisection on the increasing map)."""
+        if self.net_spec.get("name") != "monotone":
+            return super().inverse(x)
+        x = self._check_data(x)
+        noise = self.noise_
+        lo = np.full(len(x), noise.ppf(1e-12) if self.noise == "normal" else 0.0)
+        hi = np.full(len(x), noise.ppf(1 - 1e-12) if self.noise == "normal" else 1.0)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            above = self.transform(mid[:, None])[:, 0] > x[:, 0]
+            hi = np.where(above, mid, hi)
+            lo = np.where(above, lo, mid)
+        return (0.5 * (lo + hi))[:, None]
+
+    def _state(self) -> dict[str, np.ndarray]:
+        st = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        st["scaler.mean"] = self.mean_
+        st["scaler.std"] = self.std_
+        return st
+
+    def metadata(self) -> dict[str, Any]:
+        meta = super().metadata()
+        meta["net"] = self.net_spec
+        meta["history"] = self.history
+        return meta
+
+    @classmethod
+    def _from_state(cls, meta, tensors) -> LearnedMap:
+        from .nets import NETS
+
+        spec = meta["net"]
+        net = NETS.get(spec["name"])(meta["latent_dim"], meta["dim"], **spec["kwargs"])
+        sd = {k[4:]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("net.")}
+        net.load_state_dict(sd)
+        dtype = meta["settings"].get("train", {}).get("dtype", "float32")
+        net = net.to(getattr(torch, dtype))
+        m = cls(net, spec, tensors["scaler.mean"], tensors["scaler.std"])
+        m._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
+                    dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
+                    settings=meta["settings"])
+        m.history = meta.get("history", {})
+        return m
+
+
+def _split(source: Source, holdout: float, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """(training data or None for a sampler, held-out sample)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    if source.data is None:
+        return None, source.draw(2000, seed=rng)
+    data = source.data
+    n_hold = int(round(holdout * len(data))) if holdout > 0 else 0
+    if n_hold == 0 or len(data) - n_hold < 2:
+        return data, data[rng.choice(len(data), size=min(len(data), 2000), replace=False)]
+    perm = rng.permutation(len(data))
+    return data[perm[n_hold:]], data[perm[:n_hold]]
+
+
+def _scaler(source: Source, train_data: np.ndarray | None, seed: int):
+    ref = train_data if train_data is not None else source.draw(
+        20000, seed=np.random.default_rng(np.random.SeedSequence([seed, 2])))
+    mean, std = ref.mean(axis=0), ref.std(axis=0)
+    for j, s in enumerate(std):
+        if not s > 0:
+            raise PushforwardError(
+                f"{source.name}: column {source.columns[j]!r} is constant ({mean[j]:g}); "
+                "drop it, or use --method quantile for an explicit degenerate map"
+            )
+    return mean, std
+
+
+def fit_learned(
+    source: Source,
+    objective: Objective,
+    *,
+    method: str,
+    noise: str,
+    latent_dim: int,
+    seed: int,
+    config: TrainConfig,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    console=None,
+    on_step=None,
+) -> LearnedMap:
+    """Train a network on ``objective`` with the one loop and return the fitted map.
+
+    Arguments:
+        source: the target samples.
+        objective: the training objective (a divergence, a critic, flow matching).
+        method: the method key recorded in the model.
+        noise, latent_dim, seed: the noise and the run's seed.
+        config: the run's settings.
+        out: model folder for checkpoints (``checkpoint.safetensors``); None: none.
+        resume: continue from the checkpoint in ``out``.
+        console: rich console for progress (None: silent).
+        on_step: hook called with the step count after every step.
+    """
+    device = config.torch_device()
+    dtype = getattr(torch, config.dtype)
+    if config.steps is None and config.time_budget is None:
+        config = config.replace(time_budget=DEFAULT_TIME_BUDGET)
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        return _fit(source, objective, method=method, noise=noise, latent_dim=latent_dim,
+                    seed=seed, config=config, out=out, resume=resume, console=console,
+                    on_step=on_step, device=device, dtype=dtype)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
+         on_step, device, dtype) -> LearnedMap:
+    train_data, held = _split(source, config.holdout, seed)
+    mean, std = _scaler(source, train_data, seed)
+    torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
+    net_name = config.net_name(latent_dim, source.dim)
+    net, spec = build_net(net_name, latent_dim, source.dim, config, noise)
+    net = net.to(device=device, dtype=dtype)
+    objective.setup(dim=source.dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
+    nz = get_noise(noise)
+
+    def to_t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor((a - mean) / std, dtype=dtype, device=device)
+
+    def noise_batch(n: int, rng: torch.Generator) -> torch.Tensor:
+        if noise == "uniform":
+            return torch.rand(n, latent_dim, generator=rng, device=device, dtype=dtype)
+        return torch.randn(n, latent_dim, generator=rng, device=device, dtype=dtype)
+
+    if train_data is not None:
+        train_t = to_t(train_data)
+
+        def batch(n: int, rng: torch.Generator) -> torch.Tensor:
+            return train_t[torch.randint(len(train_t), (n,), generator=rng, device=device)]
+    else:
+        def batch(n: int, rng: torch.Generator) -> torch.Tensor:
+            s = int(torch.randint(2**62, (1,), generator=rng, device=device))
+            return to_t(source.draw(n, seed=s))
+
+    n_val = min(len(held), 2000)
+    z_val = torch.as_tensor(nz.sample(n_val, latent_dim, seed=seed + 7), dtype=dtype,
+                            device=device)
+    y_val = to_t(held[:n_val])
+    settings = {"train": {**dataclasses.asdict(config), "net": net_name},
+                "objective": objective.settings()}
+    loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=config.lr,
+                        batch_size=config.batch_size, ema=config.ema,
+                        eval_every=config.eval_every, patience=config.patience,
+                        checkpoint_every=config.checkpoint_every, seed=seed)
+    result = train(objective, net, noise=noise_batch, batch=batch, validation=(z_val, y_val),
+                   settings=loop, checkpoint_dir=Path(out) if out is not None else None,
+                   resume=resume, console=console, on_step=on_step,
+                   meta={"method": method, "seed": seed, **_jsonable(settings)})
+    fitted = LearnedMap(result.generator, spec, mean, std)
+    fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
+                     columns=source.columns, seed=seed, settings=settings)
+    fitted.history = _history_summary(result.history)
+    fitted.info.update({"stopped": result.stopped, "steps": result.steps,
+                        "seconds": round(result.seconds, 2)})
+    fitted.info["holdout"] = _holdout_summary(fitted, source, train_data, held, mean, std, seed)
+    return fitted
+
+
+def _jsonable(obj):
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _history_summary(h: History, max_points: int = 2000) -> dict[str, list]:
+    """The loss history, thinned to at most ``max_points`` per curve for the model file."""
+    d = h.as_dict()
+    stride = max(1, len(h.step) // max_points)
+    for k in ("step", "seconds", "loss"):
+        d[k] = d[k][::stride]
+    return d
+
+
+def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, std,
+                     seed: int) -> dict[str, float]:
+    """ED² of the model and of real data against the held-out sample, and their ratio."""
+    from .metrics import ed_ratio
+
+    n = min(len(held), 2000)
+
+    def real(k: int, s: int) -> np.ndarray:
+        if train_data is None:
+            return source.draw(k, seed=s)
+        r = np.random.default_rng(s)
+        return train_data[r.choice(len(train_data), size=k, replace=k > len(train_data))]
+
+    r = ed_ratio(lambda k, s: fitted.sample(k, seed=s), real, held[:n], mean=mean, std=std,
+                 n=n, repeats=3, floor_repeats=3, seed=seed + 100)
+    return {"n": n, "energy": r.value, "floor": r.floor, "ed_ratio": r.ratio}
+
+
+def learned_method(key: str, description: str, make_objective):
+    """Register a learned method ``key`` whose objective is ``make_objective(**loss_options)``."""
+    from .methods import METHODS
+
+    def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
+            config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
+            on_step=None, **overrides) -> LearnedMap:
+        cfg = (config or TrainConfig()).replace(**overrides)
+        objective = make_objective(**cfg.loss_options)
+        return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
+                           seed=int(seed), config=cfg, out=out, resume=resume, console=console,
+                           on_step=on_step)
+
+    fit.__doc__ = description
+    METHODS.register(key, description)(fit)
+    return fit

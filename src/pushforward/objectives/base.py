@@ -1,0 +1,45 @@
+"""The objective seam: what the one training loop optimises.
+
+The loop owns the generator, its optimiser, EMA, budgets, validation, checkpoints and progress.
+An objective turns a batch of noise ``z`` and target samples ``y`` into the generator's loss; it
+may own extra modules and optimisers (a critic) and take inner steps of its own, and it says how
+noise is pushed through the generator (directly, or by integrating an ODE).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class Objective:
+    """Base class; subclasses implement :meth:`loss` (and :meth:`setup` if they own modules)."""
+
+    name: str = ""
+
+    def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
+              seed: int) -> None:
+        """Build extra modules and optimisers (called once before training or resuming)."""
+
+    def loss(self, generator: nn.Module, z: torch.Tensor, y: torch.Tensor, *,
+             rng: torch.Generator, progress: float) -> torch.Tensor:
+        """The generator's loss for one step (inner critic steps happen here)."""
+        raise NotImplementedError
+
+    def push(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """Map noise to (standardised) data with ``generator``."""
+        return generator(z)
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Extra modules to checkpoint (a critic)."""
+        return {}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Extra optimisers to checkpoint."""
+        return {}
+
+    def settings(self) -> dict[str, Any]:
+        """JSON settings that describe this objective."""
+        return {}

@@ -1,0 +1,50 @@
+"""A sample divergence from the loss registry as a training objective."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import Objective
+
+
+class Divergence(Objective):
+    """Minimise ``LOSSES[name](G(z), y, **options)`` over the generator's parameters.
+
+    Arguments:
+        name: a key of :data:`pushforward.losses.LOSSES`.
+        **options: keyword options of that loss (``bins=``, ``n_projections=``...).
+
+    Example:
+        >>> import torch
+        >>> obj = Divergence("energy")
+        >>> g = torch.nn.Linear(1, 1)
+        >>> float(obj.loss(g, torch.zeros(8, 1), torch.zeros(8, 1) + g.bias.detach(),
+        ...                rng=torch.Generator(), progress=0.0))
+        0.0
+    """
+
+    def __init__(self, name: str, **options: Any):
+        from ..losses import LOSSES
+
+        self.name = name
+        self.fn = LOSSES.get(name)
+        self.options = options
+        params = inspect.signature(self.fn).parameters
+        self._takes_generator = "generator" in params
+        self._takes_progress = "progress" in params
+
+    def loss(self, generator: nn.Module, z: torch.Tensor, y: torch.Tensor, *,
+             rng: torch.Generator, progress: float) -> torch.Tensor:
+        extra: dict[str, Any] = {}
+        if self._takes_generator:
+            extra["generator"] = rng
+        if self._takes_progress:
+            extra["progress"] = progress
+        return self.fn(generator(z), y, **self.options, **extra)
+
+    def settings(self) -> dict[str, Any]:
+        return {"loss": self.name, **self.options}

@@ -1,0 +1,239 @@
+"""Exact maps: inverse CDF, parametric, quantile map, Gaussian copula (issue 2, §3 and §9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from pushforward.data.noise import get_noise
+from pushforward.data.source import Source
+from pushforward.errors import PushforwardError
+from pushforward.exact import (
+    GaussianCopula,
+    InverseCDF,
+    Parametric,
+    QuantileMap,
+    transform_between,
+)
+from pushforward.methods import METHODS
+from pushforward.model import load
+
+mp = pytest.importorskip("mpmath")
+
+EXACT = ["inverse-cdf", "parametric", "quantile", "copula"]
+
+
+def _rel(got, ref):
+    got, ref = np.asarray(got, float), np.asarray(ref, float)
+    return np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
+
+
+def _mp_norm_ppf(u: float) -> float:
+    with mp.workdps(50):
+        start = float(special.ndtri(u)) if 0.0 < u < 1.0 else 0.0
+        return float(mp.findroot(lambda y: mp.ncdf(y) - mp.mpf(u), start))
+
+
+def _t3(m: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_t(3, size=(m, 1))
+
+
+def _gaussian_copula_sample(m: int, seed: int) -> np.ndarray:
+    """A correlated 3-D sample with skewed, heavy and bounded marginals."""
+    c = np.array([[1.0, 0.7, -0.4], [0.7, 1.0, -0.2], [-0.4, -0.2, 1.0]])
+    g = np.random.default_rng(seed).multivariate_normal(np.zeros(3), c, size=m)
+    return np.column_stack([np.exp(g[:, 0]), g[:, 1] ** 3, special.ndtr(g[:, 2])])
+
+
+# ------------------------------------------------------------------------ inverse CDF accuracy
+@pytest.mark.parametrize("target", [stats.norm(), stats.Normal()], ids=["norm", "Normal"])
+def test_uniform_to_normal_matches_mpmath_in_both_tails(target):
+    u = np.concatenate([10.0 ** -np.arange(300, 0, -7.5), np.linspace(0.05, 0.95, 19),
+                        1 - 10.0 ** -np.arange(1, 16.5, 0.5)])
+    ref = np.array([_mp_norm_ppf(float(p)) for p in u])
+    got = InverseCDF(target, source="uniform").fit().transform(u[:, None]).ravel()
+    assert _rel(got, ref).max() <= 1e-12
+    assert got[-1] > 8.0  # u = 1 - 1e-16 rounds to 1 - 2^-53: Φ⁻¹ ≈ 8.21, not inf
+
+
+def test_normal_to_exponential_matches_mpmath_on_minus_8_to_8():
+    x = np.linspace(-8.0, 8.0, 161)
+    with mp.workdps(50):
+        ref = np.array([float(-mp.log(mp.ncdf(-mp.mpf(float(v))))) for v in x])
+    got = transform_between(x, "normal", stats.expon())
+    assert _rel(got, ref).max() <= 1e-12
+
+
+def test_underflowed_probabilities_go_through_log_space():
+    x = np.array([-45.0, -39.0, 39.0, 45.0])  # Φ(x) underflows float64
+    assert np.allclose(transform_between(x, "normal", stats.Normal(mu=1.0, sigma=2.0)),
+                       1.0 + 2.0 * x, rtol=1e-13)
+    # t(3): scipy's own t.ppf(1e-300) is inf; in log space the tail is finite and exact
+    y = transform_between(x, "normal", stats.t(3))
+    assert np.all(np.isfinite(y)) and np.all(np.sign(y) == np.sign(x))
+    with mp.workdps(50):
+        tail = [mp.betainc(1.5, 0.5, 0, 3 / (3 + mp.mpf(float(v)) ** 2), regularized=True) / 2
+                for v in y]  # P(T < -|y|) = P(T > |y|)
+        prob = [mp.ncdf(-abs(mp.mpf(float(v)))) for v in x]
+        assert max(abs(t / p - 1) for t, p in zip(tail, prob, strict=True)) < 1e-9
+
+
+@pytest.mark.parametrize("source,target", [("normal", stats.gamma(2.0)),
+                                           ("uniform", stats.t(3)),
+                                           (stats.lognorm(0.5), stats.beta(2.0, 5.0))])
+def test_inverse_cdf_round_trip(source, target):
+    m = InverseCDF(target, source=source).fit()
+    x = (m.source_.ppf(np.linspace(0.001, 0.5, 200)), m.source_.isf(np.linspace(0.499, 1e-4, 200)))
+    x = np.concatenate(x)[:, None]
+    assert np.allclose(m.inverse(m.transform(x)), x, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ quantile map
+@pytest.mark.parametrize("tails", ["extrapolate", "clip"])
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_quantile_map_exact_at_training_quantiles_and_monotone(tails, noise):
+    x = _t3(500, 1)
+    m = QuantileMap(tails=tails, noise=noise).fit(x)
+    z = get_noise(noise).ppf(m.positions_)[:, None]
+    assert np.allclose(m.transform(z).ravel(), np.sort(x.ravel()), rtol=1e-10, atol=1e-12)
+    grid = np.sort(get_noise(noise).sample(20_000, 1, seed=2), axis=0)
+    assert np.all(np.diff(m.transform(grid).ravel()) >= 0)
+
+
+def test_quantile_map_with_ties_is_monotone_and_reproduces_atoms():
+    x = np.random.default_rng(3).poisson(2.0, size=(1000, 1)).astype(float)
+    m = QuantileMap(noise="uniform").fit(x)
+    u = np.sort(np.random.default_rng(4).random((50_000, 1)), axis=0)
+    y = m.transform(u).ravel()
+    assert np.all(np.diff(y) >= 0)
+    for v in (0.0, 2.0, 4.0):  # atoms keep their training frequency (up to one gap, 1/(m+1))
+        assert abs(np.mean(y == v) - np.mean(x == v)) < 2 / 1001 + 4 * np.sqrt(0.3 / 50_000)
+    # a tied value maps back to the middle of its block of positions
+    p = m.positions_[np.sort(x.ravel()) == 2.0]
+    assert m.inverse(np.array([[2.0]]))[0, 0] == pytest.approx(0.5 * (p[0] + p[-1]))
+
+
+@pytest.mark.parametrize("m_train", [50, 400])
+def test_extrapolated_tails_exceed_the_range_with_probability_two_over_m_plus_one(m_train):
+    x = _t3(m_train, 5)
+    m = QuantileMap(tails="extrapolate").fit(x)
+    y = m.sample(200_000, seed=6).ravel()
+    share = np.mean((y > x.max()) | (y < x.min()))
+    expected = 2 / (m_train + 1)
+    assert abs(share - expected) < 5 * np.sqrt(expected / 200_000) + 0.05 * expected
+    assert np.mean(y > x.max()) > 0.3 * expected and np.mean(y < x.min()) > 0.3 * expected
+
+
+def test_clipped_tails_never_leave_the_range():
+    x = _t3(300, 7)
+    y = QuantileMap(tails="clip").fit(x).sample(100_000, seed=8)
+    assert y.min() >= x.min() and y.max() <= x.max()
+    assert y.max() > np.sort(x.ravel())[-2]  # and still reach the outer gap
+
+
+def test_quantile_map_pushes_noise_to_the_target():
+    x = _t3(20_000, 9)
+    y = QuantileMap().fit(x).sample(20_000, seed=10).ravel()
+    # expected KS ≈ 0.87·√(1/m + 1/n) = 0.0087; 0.02 is far in its tail
+    assert stats.kstest(y, stats.t(3).cdf).statistic < 0.02
+
+
+def test_gpd_tail_estimate_recovers_the_t3_shape():
+    m = QuantileMap().fit(_t3(200_000, 11))
+    xi = np.concatenate([m.lower_tail_[0], m.upper_tail_[0]])
+    assert np.all(np.abs(xi - 1 / 3) < 0.15)
+
+
+# ---------------------------------------------------------------------------------- copula
+def test_copula_keeps_spearman_correlations():
+    x = _gaussian_copula_sample(4000, 12)
+    m = GaussianCopula().fit(x)
+    y = m.sample(20_000, seed=13)
+    rho_x = stats.spearmanr(x).statistic
+    rho_y = stats.spearmanr(y).statistic
+    assert np.abs(rho_x - rho_y).max() < 0.03
+    assert abs(rho_y[0, 2]) > 0.3  # the dependence is really there
+
+
+def test_copula_with_duplicated_columns_still_fits():
+    x = _gaussian_copula_sample(500, 14)[:, :2]
+    m = GaussianCopula().fit(np.column_stack([x, x[:, 0]]))
+    y = m.sample(2000, seed=15)
+    assert np.corrcoef(y[:, 0], y[:, 2])[0, 1] > 0.99
+
+
+# -------------------------------------------------------------------- all maps: round trips
+def _fitted(kind: str, noise: str):
+    if kind == "inverse-cdf":
+        return InverseCDF(stats.gamma(2.0), source=noise).fit(), 1
+    if kind == "parametric":
+        x = np.random.default_rng(16).gamma(2.0, size=(2000, 2))
+        return Parametric("gamma", noise=noise).fit(x), 2
+    if kind == "quantile":
+        return QuantileMap(noise=noise).fit(_t3(1000, 17)), 1
+    return GaussianCopula(noise=noise).fit(_gaussian_copula_sample(1000, 18)), 3
+
+
+@pytest.mark.parametrize("kind", EXACT)
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_inverse_of_transform_is_the_identity(kind, noise):
+    m, d = _fitted(kind, noise)
+    z = get_noise(noise).sample(2000, d, seed=19)
+    assert np.allclose(m.inverse(m.transform(z)), z, rtol=1e-8, atol=1e-10)
+
+
+# ---------------------------------------------------------------- methods, model files, errors
+def _source(kind: str) -> Source:
+    if kind == "inverse-cdf":
+        spec = pytest.importorskip("pushforward.data.spec")
+        return Source("gamma(a=2)", ["y"], dist=spec.parse_distribution("gamma(a=2)"),
+                      sampler=lambda n, rng: rng.gamma(2.0, size=(n, 1)), spec="gamma(a=2)")
+    x = _gaussian_copula_sample(800, 20)
+    return Source("data", ["a", "b", "c"], data=x) if kind == "copula" else Source(
+        "data", ["a"], data=x[:, :1])
+
+
+@pytest.mark.parametrize("kind", EXACT)
+def test_save_load_gives_identical_samples_at_any_chunk_size(kind, tmp_path):
+    source = _source(kind)
+    m = METHODS.get(kind)(source, noise="normal", latent_dim=source.dim, seed=3)
+    path = m.save(tmp_path / "model")
+    loaded = load(path)
+    assert type(loaded) is type(m) and loaded.columns == m.columns
+    ref = m.sample(3000, seed=21)
+    assert np.array_equal(loaded.sample(3000, seed=21, chunk_size=1000), ref)
+    assert np.array_equal(loaded.sample(3000, seed=21, chunk_size=65536), ref)
+
+
+def test_inverse_cdf_on_a_mixture_target_passes_ks():
+    spec = pytest.importorskip("pushforward.data.spec")
+    mix = spec.parse_distribution("mix(0.3*norm(-2,0.5), 0.7*gamma(a=2))")
+    m = InverseCDF(mix, source="normal").fit()
+    y = m.sample(20_000, seed=22).ravel()
+    assert stats.kstest(y, mix.cdf).statistic < 1.63 / np.sqrt(20_000)  # 1 % level
+
+
+@pytest.mark.parametrize("cls", [QuantileMap, GaussianCopula, Parametric])
+def test_constant_column_names_the_column(cls):
+    x = np.column_stack([np.arange(10.0), np.full(10, 3.0)])
+    with pytest.raises(PushforwardError, match=r"column 'flat' is constant"):
+        cls().fit(x, columns=["ok", "flat"])
+
+
+def test_inverse_cdf_on_plain_data_points_to_quantile_and_parametric():
+    source = Source("data.csv", ["x"], data=np.arange(10.0)[:, None])
+    with pytest.raises(PushforwardError, match="'quantile'.*'parametric'"):
+        METHODS.get("inverse-cdf")(source, noise="normal", latent_dim=1, seed=0)
+
+
+def test_unknown_family_and_tails_and_latent_dim_are_user_errors():
+    x = np.random.default_rng(0).normal(size=(50, 1))
+    with pytest.raises(PushforwardError, match="unknown scipy.stats family 'gama'.*gamma"):
+        Parametric("gama").fit(x)
+    with pytest.raises(PushforwardError, match="unknown tails 'cut'; valid: extrapolate, clip"):
+        QuantileMap(tails="cut").fit(x)
+    with pytest.raises(PushforwardError, match="latent_dim must equal"):
+        METHODS.get("quantile")(Source("d", ["x"], data=x), noise="normal", latent_dim=2, seed=0)
+    with pytest.raises(PushforwardError, match="not a continuous distribution"):
+        transform_between(np.ones(3), "normal", stats.poisson(2.0))
