@@ -214,6 +214,15 @@ def test_inverse_cdf_on_a_mixture_target_passes_ks():
     assert stats.kstest(y, mix.cdf).statistic < 1.63 / np.sqrt(20_000)  # 1 % level
 
 
+def test_transform_between_parses_specs():
+    pytest.importorskip("pushforward.data.spec")
+    u = np.linspace(0.01, 0.99, 99)
+    assert np.allclose(transform_between(u, "uniform", "gamma(a=2)"), stats.gamma(2.0).ppf(u),
+                       rtol=1e-12)
+    x = transform_between(u, "uniform", "t(df=3)")
+    assert np.allclose(transform_between(x, "t(df=3)", "uniform"), u, rtol=1e-12)
+
+
 @pytest.mark.parametrize("cls", [QuantileMap, GaussianCopula, Parametric])
 def test_constant_column_names_the_column(cls):
     x = np.column_stack([np.arange(10.0), np.full(10, 3.0)])

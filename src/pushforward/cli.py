@@ -94,7 +94,7 @@ def fit(
     depth: Annotated[Optional[int], typer.Option(help="Learned: hidden layers (default: the net's own).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learned: Adam learning rate (2e-3).")
                   ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Learned: batch size (1024).")
+    batch_size: Annotated[Optional[int], typer.Option(help="Learned: batch size (default: by loss, 512–16384).")
                           ] = None,
     holdout: Annotated[Optional[float], typer.Option(help="Learned: held-out share of a data "
                                                      "file (0.1).")] = None,
@@ -233,7 +233,7 @@ def demo(
         "pushforward-demo"),
     quick: Annotated[bool, typer.Option(help="Smaller sizes (seconds).")] = False,
 ) -> None:
-    """Walk the note on built-in examples: the exact map U[0,1] → N(0,1) and its error."""
+    """Walk the note on built-in examples: the exact map, the loss as written, the learned map."""
     from .demo import run_demo
 
     run_demo(out_dir, quick=quick, console=out)

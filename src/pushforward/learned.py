@@ -39,7 +39,8 @@ class TrainConfig:
         width, depth, activation: network size and non-linearity (None: the network's own
             defaults, see ``pushforward list``).
         lr: Adam's learning rate (cosine-decayed to 5 % over the budget).
-        batch_size: noise and target samples per step.
+        batch_size: noise and target samples per step (None: the objective's default, from
+            16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
             ``DEFAULT_TIME_BUDGET`` (60) seconds.
         holdout: share of a finite data set kept out of training (validation and summary).
@@ -49,7 +50,8 @@ class TrainConfig:
         threads: torch CPU threads (None: torch's default).
         device: ``cpu``, ``cuda`` or ``auto``.
         dtype: ``float32`` or ``float64``.
-        loss_options: keyword options passed to the loss (``bins``, ``n_projections``...).
+        objective_options: keyword options of the objective: a loss's (``bins``,
+            ``n_projections``...) or a critic's (``n_critic``...).
     """
 
     net: str = "auto"
@@ -57,7 +59,7 @@ class TrainConfig:
     depth: int | None = None
     activation: str | None = None
     lr: float = 2e-3
-    batch_size: int = 1024
+    batch_size: int | None = None
     steps: int | None = None
     time_budget: float | None = None
     holdout: float = 0.1
@@ -68,7 +70,7 @@ class TrainConfig:
     threads: int | None = None
     device: str = "cpu"
     dtype: str = "float32"
-    loss_options: dict[str, Any] = field(default_factory=dict)
+    objective_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
@@ -111,9 +113,11 @@ class TrainConfig:
         if self.dtype not in ("float32", "float64"):
             raise PushforwardError(f"dtype must be float32 or float64, got {self.dtype!r}")
 
-    def net_name(self, latent_dim: int, dim: int) -> str:
+    def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None) -> str:
         if self.net != "auto":
             return self.net
+        if objective is not None and objective.default_net:
+            return objective.default_net
         return "monotone" if latent_dim == dim == 1 else "mlp"
 
     def torch_device(self) -> torch.device:
@@ -292,7 +296,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     train_data, held = _split(source, config.holdout, seed)
     mean, std = _scaler(source, train_data, seed)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
-    net_name = config.net_name(latent_dim, source.dim)
+    net_name = config.net_name(latent_dim, source.dim, objective)
     net, spec = build_net(net_name, latent_dim, source.dim, config, noise)
     net = net.to(device=device, dtype=dtype)
     objective.setup(dim=source.dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
@@ -323,14 +327,15 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     settings = {"train": {**dataclasses.asdict(config), "net": net_name},
                 "objective": objective.settings()}
     loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=config.lr,
-                        batch_size=config.batch_size, ema=config.ema,
+                        batch_size=config.batch_size or objective.batch_size(source.dim),
+                        ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
                         checkpoint_every=config.checkpoint_every, seed=seed)
     result = train(objective, net, noise=noise_batch, batch=batch, validation=(z_val, y_val),
                    settings=loop, checkpoint_dir=Path(out) if out is not None else None,
                    resume=resume, console=console, on_step=on_step,
                    meta={"method": method, "seed": seed, **_jsonable(settings)})
-    fitted = LearnedMap(result.generator, spec, mean, std)
+    fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec, mean, std)
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings)
     fitted.history = _history_summary(result.history)
@@ -374,14 +379,14 @@ def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, 
 
 
 def learned_method(key: str, description: str, make_objective):
-    """Register a learned method ``key`` whose objective is ``make_objective(**loss_options)``."""
+    """Register learned method ``key``; its objective is ``make_objective(**objective_options)``."""
     from .methods import METHODS
 
     def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
             config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
             on_step=None, **overrides) -> LearnedMap:
         cfg = (config or TrainConfig()).replace(**overrides)
-        objective = make_objective(**cfg.loss_options)
+        objective = make_objective(**cfg.objective_options)
         return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
                            seed=int(seed), config=cfg, out=out, resume=resume, console=console,
                            on_step=on_step)

@@ -87,7 +87,8 @@ class Noise:
 
 class _Uniform(Noise):
     def _draw_block(self, rng, size):
-        return rng.random(size)
+        # (k + ½)·2⁻⁵³: open interval (0, 1), so no draw maps to an infinite endpoint
+        return (rng.integers(0, 2**53, size=size) + 0.5) * 2.0**-53
 
     def cdf(self, x):
         return np.clip(x, 0.0, 1.0)

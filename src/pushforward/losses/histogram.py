@@ -90,11 +90,12 @@ def common_range(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 def _linear_binning(v: Tensor, lo: Tensor, hi: Tensor, bins: int) -> Tensor:
     # v: (n, P) -> (P, bins + 1) masses, each row summing to n. Points lie in [lo, hi] by
-    # construction, so no clamping of t (which would cut the gradient of the extreme points).
+    # construction; the clamp of w (inclusive, so it keeps the gradient at 0 and 1) only
+    # catches rounding at the extreme points, which would otherwise give a mass of -1e-8.
     n, p = v.shape
     t = (v - lo) * (bins / (hi - lo))
     i = t.detach().floor().clamp_(0, bins - 1).long()
-    w = t - i
+    w = (t - i).clamp(0, 1)
     idx = (i + torch.arange(p, device=v.device) * (bins + 1)).reshape(-1)
     out = v.new_zeros(p * (bins + 1))
     out = out.index_add(0, idx, (1 - w).reshape(-1)).index_add(0, idx + 1, w.reshape(-1))
@@ -105,7 +106,7 @@ def _bilinear_binning(v: Tensor, lo: Tensor, hi: Tensor, bins: int) -> Tensor:
     # v: (n, 2) -> (bins + 1, bins + 1) masses summing to n.
     t = (v - lo) * (bins / (hi - lo))
     i = t.detach().floor().clamp_(0, bins - 1).long()
-    w = t - i
+    w = (t - i).clamp(0, 1)
     k = bins + 1
     idx = i[:, 0] * k + i[:, 1]
     a, b = w[:, 0], w[:, 1]
@@ -165,11 +166,13 @@ def _smooth(p: Tensor, eps: float, cells: Tensor | int | None = None) -> Tensor:
 
 def _terms(p: Tensor, q: Tensor, kind: str, direction: str = "forward") -> Tensor:
     # Σ over the last dimension of the divergence's terms, on smoothed probabilities.
+    # (Clamped denominators only matter with eps = 0, where 0/0 would give NaN.)
+    tiny = torch.finfo(p.dtype).tiny
     if kind == "js":
-        m = 0.5 * (p + q)
+        m = (0.5 * (p + q)).clamp_min(tiny)
         return 0.5 * (torch.xlogy(p, p / m) + torch.xlogy(q, q / m)).sum(-1)
     a, b = (q, p) if direction == "forward" else (p, q)  # forward: KL(target ‖ generated)
-    return torch.xlogy(a, a / b).sum(-1)
+    return torch.xlogy(a, a / b.clamp_min(tiny)).sum(-1)
 
 
 def js_divergence(p: Tensor, q: Tensor, *, eps: float = EPS) -> Tensor:
@@ -238,26 +241,28 @@ def hard_histogram(x: Tensor, *, bins: int = 128,
         range: (lo, hi); defaults to (min x, max x), widened by ½ on each side if they are equal.
 
     Returns:
-        ``(counts, edges)``: (bins,) counts in ``x``'s dtype and (bins + 1,) edges, equal to
-        ``numpy.histogram(x, bins, range)``.
+        ``(counts, edges)``: (bins,) counts and (bins + 1,) edges, in ``x``'s dtype (float64 for
+        other dtypes), equal to ``numpy.histogram(x, bins, range)``.
 
     Example:
         >>> hard_histogram(torch.tensor([0.0, 0.2, 0.5, 1.0]), bins=2)[0].tolist()
         [2.0, 2.0]
     """
     x = x.detach().reshape(-1)
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.double()
+    like = np.empty(0, dtype=np.float32 if x.dtype == torch.float32 else np.float64)
     if range is None:
-        lo, hi = (float(x.min()), float(x.max())) if x.numel() else (0.0, 1.0)
+        lo, hi = (x.min().cpu().numpy(), x.max().cpu().numpy()) if x.numel() else (0.0, 1.0)
     else:
-        lo, hi = float(range[0]), float(range[1])
+        lo, hi = range
         if not lo <= hi:
             raise PushforwardError(f"hard_histogram: range must have lo <= hi, got {range!r}")
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    # numpy's linspace: start + k * step, last edge set to stop.
-    edges = torch.arange(bins + 1, dtype=torch.float64) * ((hi - lo) / bins) + lo
-    edges[-1] = hi
-    edges = edges.to(dtype=x.dtype, device=x.device)
+    # numpy's own edges (its dtype rules included), so that the counts agree bin for bin.
+    edges_np = np.linspace(lo, hi, bins + 1, endpoint=True, dtype=np.result_type(lo, hi, like))
+    edges = torch.from_numpy(edges_np).to(dtype=x.dtype, device=x.device)
     keep = (x >= edges[0]) & (x <= edges[-1])
     idx = torch.bucketize(x[keep], edges, right=True).sub_(1).clamp_(max=bins - 1)
     counts = torch.bincount(idx, minlength=bins).to(x.dtype)
@@ -272,15 +277,16 @@ def soft_histogram(x: Tensor, *, bins: int = 128,
     g_{i+1}; O(n + bins); Σ_k p_k g_k equals the sample mean exactly.
 
     Arguments:
-        x: (n,) sample, inside ``range``.
+        x: (n,) sample.
         bins: number of cells between the nodes.
-        range: (lo, hi); defaults to (min x, max x).
+        range: (lo, hi); defaults to (min x, max x). Points outside count at the end nodes.
 
     Returns:
         ``(p, nodes)``: (bins + 1,) probabilities and (bins + 1,) node positions.
 
     References:
-        Wand, "Fast computation of multivariate kernel estimators", J. Comput. Graph. Stat. 3 (1994).
+        Wand, "Fast computation of multivariate kernel estimators", J. Comput. Graph. Stat. 3
+        (1994).
 
     Example:
         >>> p, g = soft_histogram(torch.tensor([0.0, 0.25, 1.0]), bins=2)

@@ -95,7 +95,8 @@ class MonotoneNet(nn.Module):
         self.weight.copy_(_softplus_inv(torch.full((width,), 1.0 / width)))
         y = self._from_feature(s.float()).double()
         scale = 1.0 / y.std().item()
-        self.slope.copy_(_softplus_inv(F.softplus(self.slope) * scale - self.min_slope * (1 - scale)))
+        slope = F.softplus(self.slope) * scale - self.min_slope * (1 - scale)
+        self.slope.copy_(_softplus_inv(slope))
         self.weight.copy_(_softplus_inv(F.softplus(self.weight) * scale))
         self.shift.copy_(-self._from_feature(s.float()).mean())
 

@@ -18,6 +18,14 @@ class Objective:
     """Base class; subclasses implement :meth:`loss` (and :meth:`setup` if they own modules)."""
 
     name: str = ""
+    #: network key used when the run's ``net`` is ``auto`` (None: the loop's own choice)
+    default_net: str | None = None
+    #: the fitted-map kind (``MAP_KINDS``) that wraps the trained network
+    map_kind: str = "learned"
+
+    def batch_size(self, dim: int) -> int:
+        """The batch size used when the run's ``batch_size`` is None."""
+        return 1024
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
               seed: int) -> None:

@@ -1,0 +1,412 @@
+"""Data files: CSV/TSV/plain text, ``.npy``, ``.npz`` and Parquet, read into a float64 (n, d) array.
+
+Text files: the delimiter comes from the extension (``.csv`` comma, ``.tsv``/``.tab`` tab),
+otherwise it is sniffed (comma, tab, semicolon, bar, else whitespace; a ``.txt`` file with one
+number per line is the one-column case). A first row with any non-numeric cell is a header.
+``.gz``, ``.bz2`` and ``.xz`` compressed text files are read as well. Columns without a header
+are named ``x`` (one column) or ``x0, x1, ...``.
+
+Every problem is one :class:`~pushforward.errors.PushforwardError` line naming the file and,
+where there is one, the row, the column and the value. Text files name the data row as a user
+counts it (1 = first row below the header) and its line in the file; binary formats and
+in-memory arrays name the 0-based row index. Checks are vectorised; only the first bad cell is
+searched for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import PushforwardError
+from .source import Source
+
+ColumnsLike = str | int | Sequence[str | int] | None
+Locate = Callable[[int], str]
+
+TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None, ".dat": None}
+COMPRESSED = (".gz", ".bz2", ".xz")
+_WHITESPACE = r"\s+"
+
+
+def load_file(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str | None = None,
+              dropna: bool = False) -> Source:
+    """A finite :class:`Source` from a data file (format by extension, text when unknown).
+
+    Arguments:
+        path: a ``.csv``, ``.tsv``, ``.txt``, ``.npy``, ``.npz`` or ``.parquet`` file.
+        columns: names or 0-based indices, a list or the CLI's ``"a,b"``; None keeps all.
+        key: the array inside an ``.npz`` (optional when it holds exactly one).
+        dropna: skip rows with a missing, NaN or infinite value instead of failing
+            (``meta["dropped_rows"]`` counts them).
+
+    Returns:
+        A Source with ``data`` (n, d) float64, ``columns`` and ``meta`` (file, format, rows).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
+        >>> _ = p.write_text("a,b,label\\n1,2,x\\n3,4,y\\n")
+        >>> s = load_file(p, columns="b,a")
+        >>> s.columns, s.data.tolist()
+        (['b', 'a'], [[2.0, 1.0], [4.0, 3.0]])
+    """
+    data, names, meta = read_table(path, columns=columns, key=key, dropna=dropna)
+    return Source(name=str(path), columns=names, data=data, spec=str(path), meta=meta)
+
+
+def read_table(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str | None = None,
+               dropna: bool = False) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+    """The (n, d) float64 array, the column names and facts about the file (see load_file)."""
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise PushforwardError(f"{where}: no such file")
+    if path.is_dir():
+        raise PushforwardError(f"{where}: is a folder, not a data file")
+    if not os.access(path, os.R_OK):
+        raise PushforwardError(f"{where}: cannot read (permission denied)")
+    if path.stat().st_size == 0:
+        raise PushforwardError(f"{where}: file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        values, names, meta = _read_npy(path, where)
+    elif suffix == ".npz":
+        values, names, meta = _read_npz(path, where, key)
+        where = f"{where}[{meta['key']}]"
+    elif suffix in (".parquet", ".pq"):
+        return _read_parquet(path, where, columns, dropna)
+    else:
+        return _read_text(path, where, columns, dropna)
+    pick = select_columns(names, columns, where)
+    data, dropped = check_values(values[:, pick], [names[j] for j in pick], where,
+                                 lambda i: f"row index {i}", dropna=dropna)
+    meta.update(file=where, rows=len(data), dropped_rows=dropped)
+    return data, [names[j] for j in pick], meta
+
+
+# ------------------------------------------------------------------------ shared checks
+def default_names(d: int) -> list[str]:
+    """``["x"]`` for one column, else ``["x0", "x1", ...]``."""
+    return ["x"] if d == 1 else [f"x{j}" for j in range(d)]
+
+
+def parse_columns(columns: ColumnsLike) -> list[str | int] | None:
+    """The CLI's ``"a,b"`` or ``"0,2"`` as a list; lists and single items pass through.
+
+    Example:
+        >>> parse_columns("a, 2"), parse_columns(["a", 1]), parse_columns(None)
+        (['a', '2'], ['a', 1], None)
+    """
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        return [c.strip() for c in columns.split(",") if c.strip()]
+    if isinstance(columns, (int, np.integer)):
+        return [int(columns)]
+    return [int(c) if isinstance(c, np.integer) else c for c in columns]
+
+
+def select_columns(names: list[str], columns: ColumnsLike, where: str) -> list[int]:
+    """0-based indices of the requested columns: by name first, else by 0-based index."""
+    items = parse_columns(columns)
+    if items is None:
+        return list(range(len(names)))
+    if not items:
+        raise PushforwardError(f"{where}: no columns selected; available: {_listing(names)}")
+    pick = []
+    for item in items:
+        if isinstance(item, str) and item in names:
+            pick.append(names.index(item))
+        elif isinstance(item, int) or (isinstance(item, str) and re.fullmatch(r"\d+", item)):
+            j = int(item)
+            if not 0 <= j < len(names):
+                raise PushforwardError(f"{where}: column index {j} out of range; there are"
+                                       f" {len(names)} columns (0..{len(names) - 1})")
+            pick.append(j)
+        else:
+            raise PushforwardError(
+                f"{where}: unknown column {item!r}; available: {_listing(names)}")
+    return pick
+
+
+def _listing(names: list[str], limit: int = 20) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} columns)"
+
+
+def check_values(values: np.ndarray, names: list[str], where: str, locate: Locate, *,
+                 dropna: bool = False) -> tuple[np.ndarray, int]:
+    """A finite float64 (n, d) array with at least 2 rows, and the number of rows dropped.
+
+    A NaN or infinite value fails with its row (``locate(i)``), column and value, unless
+    ``dropna`` drops its row.
+
+    Example:
+        >>> check_values(np.array([[1.0], [np.nan], [2.0]]), ["x"], "a", str, dropna=True)[1]
+        1
+    """
+    values = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    bad_rows = bad.any(axis=1)
+    dropped = 0
+    if bad_rows.any():
+        i = int(np.argmax(bad_rows))
+        if not dropna:
+            j = int(np.argmax(bad[i]))
+            what = "missing value (empty or NaN)" if np.isnan(values[i, j]) else (
+                f"value {values[i, j]} is not finite")
+            raise PushforwardError(f"{where}: {locate(i)}, column {names[j]!r}: {what}; pass"
+                                   " dropna=True (--dropna) to skip such rows")
+        dropped = int(bad_rows.sum())
+        values = values[~bad_rows]
+    check_rows(len(values), where, dropped)
+    return np.ascontiguousarray(values), dropped
+
+
+def check_rows(n: int, where: str, dropped: int = 0) -> None:
+    """At least 2 rows are needed to learn anything."""
+    after = f" after dropping {dropped} rows with missing or non-finite values" if dropped else ""
+    if n == 0:
+        raise PushforwardError(f"{where}: no data rows{after}")
+    if n == 1:
+        raise PushforwardError(f"{where}: only 1 row of data{after}; need at least 2 rows")
+
+
+def check_array(values: Any, where: str) -> tuple[np.ndarray, list[str] | None]:
+    """A numeric array of ndim 1 (→ (n, 1)) or 2, and the field names of a structured array."""
+    values = np.asarray(values)
+    names = None
+    if values.dtype.names:
+        names = list(values.dtype.names)
+        values = np.stack([np.asarray(values[f]) for f in names], axis=-1)
+    if values.dtype.kind not in "biuf":
+        kind = "objects" if values.dtype.kind == "O" else f"values of dtype {values.dtype}"
+        raise PushforwardError(f"{where}: holds {kind}; need numbers")
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise PushforwardError(f"{where}: array of shape {values.shape}; need 1-D (n,) or 2-D"
+                               " (n, d) data, one row per sample")
+    if values.shape[1] == 0:
+        raise PushforwardError(f"{where}: array of shape {values.shape} has no columns")
+    return values.astype(np.float64, copy=False), names
+
+
+def frame_values(frame, names: list[str], where: str, locate: Locate, *,
+                 hint: str = "") -> np.ndarray:
+    """A DataFrame's cells as float64; the first non-numeric cell fails with row and column."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    out = np.empty(frame.shape, dtype=np.float64)
+    first: tuple[int, int, Any] | None = None
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        if is_numeric_dtype(col.dtype):
+            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        num = pd.to_numeric(col, errors="coerce")
+        bad = num.isna().to_numpy() & col.notna().to_numpy()
+        if bad.any() and (first is None or int(np.argmax(bad)) < first[0]):
+            i = int(np.argmax(bad))
+            first = (i, j, col.iloc[i])
+        out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    if first is not None:
+        i, j, value = first
+        raise PushforwardError(
+            f"{where}: {locate(i)}, column {names[j]!r}: {value!r} is not a number{hint}")
+    return out
+
+
+# ------------------------------------------------------------------------ text files
+def _opener(path: Path):
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        import gzip
+        return gzip.open
+    if suffix == ".bz2":
+        import bz2
+        return bz2.open
+    if suffix == ".xz":
+        import lzma
+        return lzma.open
+    return open
+
+
+def _head(path: Path, where: str, size: int = 1 << 16) -> list[str]:
+    """The first non-blank lines of a text file (up to ``size`` characters)."""
+    try:
+        with _opener(path)(path, "rt", encoding="utf-8-sig") as f:
+            text = f.read(size)
+    except UnicodeDecodeError:
+        raise PushforwardError(f"{where}: not a UTF-8 text file (nor .npy/.npz/.parquet)") from None
+    except (OSError, EOFError) as e:
+        raise PushforwardError(f"{where}: cannot read ({e})") from None
+    lines = text.splitlines()
+    if len(text) == size and len(lines) > 1:
+        lines = lines[:-1]  # the last one may be cut short
+    return [line for line in lines if line.strip()]
+
+
+def _delimiter(path: Path, lines: list[str]) -> str:
+    """By extension, else the first of , \\t ; | found equally often on every sampled line."""
+    name = path.name.lower()
+    for c in COMPRESSED:
+        name = name.removesuffix(c)
+    given = TEXT_SUFFIXES.get(Path(name).suffix)
+    if given:
+        return given
+    sample = lines[:20]
+    for sep in (",", "\t", ";", "|"):
+        counts = {line.count(sep) for line in sample}
+        if len(counts) == 1 and counts.pop() > 0:
+            return sep
+    return _WHITESPACE
+
+
+def _line_numbers(path: Path, rows: int, header: bool) -> Locate:
+    """``row i+1 (line L)``: the data row as a user counts it and its line in the file."""
+
+    def locate(i: int) -> str:
+        target, seen = i + int(header), -1
+        try:
+            with _opener(path)(path, "rt", encoding="utf-8-sig", errors="replace") as f:
+                for lineno, line in enumerate(f, start=1):
+                    seen += bool(line.strip())
+                    if seen == target:
+                        return f"row {i + 1} (line {lineno})"
+        except OSError:
+            pass
+        return f"row {i + 1}"
+
+    return locate
+
+
+def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool):
+    import pandas as pd
+
+    lines = _head(path, where)
+    if not lines:
+        raise PushforwardError(f"{where}: file is empty")
+    sep = _delimiter(path, lines)
+    options = dict(sep=sep, encoding="utf-8-sig", skip_blank_lines=True, engine="c")
+    try:
+        first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                            **options).iloc[0].tolist()
+        header = not all(_numeric_cell(cell) for cell in first)
+        names = [c.strip() for c in first] if header else default_names(len(first))
+        pick = select_columns(names, columns, where)
+        # No usecols: with it pandas silently ignores extra fields on a malformed row.
+        frame = pd.read_csv(path, header=0 if header else None, **options)
+    except pd.errors.ParserError as e:
+        raise PushforwardError(f"{where}: {_parser_message(e)}") from None
+    except pd.errors.EmptyDataError:
+        raise PushforwardError(f"{where}: file is empty") from None
+    except UnicodeDecodeError:
+        raise PushforwardError(f"{where}: not a UTF-8 text file") from None
+    if frame.shape[0] == 0:
+        raise PushforwardError(f"{where}: header only, no data rows")
+    frame = frame.iloc[:, pick]
+    chosen = [names[j] for j in pick]
+    locate = _line_numbers(path, len(frame), header)
+    hint = "; choose numeric columns with columns= (--columns)" if columns is None else ""
+    values = frame_values(frame, chosen, where, locate, hint=hint)
+    data, dropped = check_values(values, chosen, where, locate, dropna=dropna)
+    meta = dict(file=where, format="text", delimiter=sep, header=header, rows=len(data),
+                dropped_rows=dropped)
+    return data, chosen, meta
+
+
+def _numeric_cell(cell: str) -> bool:
+    """A number, or empty / NA (a data row with a gap is not a header)."""
+    cell = cell.strip()
+    if cell.lower() in ("", "na", "n/a", "null"):
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _parser_message(e: Exception) -> str:
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+    if m:
+        return f"line {m[2]} has {m[3]} fields, expected {m[1]}"
+    return "cannot parse as a delimited text file (" + str(e).strip().splitlines()[0] + ")"
+
+
+# ------------------------------------------------------------------------ binary files
+def _read_npy(path: Path, where: str):
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise PushforwardError(f"{where}: holds Python objects (object dtype); need a"
+                                   " numeric array") from None
+        raise PushforwardError(f"{where}: not a valid .npy file") from None
+    except (OSError, EOFError):
+        raise PushforwardError(f"{where}: not a valid .npy file") from None
+    if not isinstance(raw, np.ndarray):
+        raise PushforwardError(f"{where}: not a .npy array file")
+    values, fields = check_array(raw, where)
+    return values, fields or default_names(values.shape[1]), {"format": "npy"}
+
+
+def _read_npz(path: Path, where: str, key: str | None):
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            if not keys:
+                raise PushforwardError(f"{where}: holds no arrays")
+            if key is None and len(keys) > 1:
+                raise PushforwardError(f"{where}: holds {len(keys)} arrays; choose one with"
+                                       f" key= (--key): {', '.join(keys)}")
+            key = keys[0] if key is None else key
+            if key not in keys:
+                raise PushforwardError(f"{where}: no array {key!r}; keys: {', '.join(keys)}")
+            raw = archive[key]
+    except PushforwardError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise PushforwardError(f"{where}[{key}]: holds Python objects (object dtype); need"
+                                   " a numeric array") from None
+        raise PushforwardError(f"{where}: not a valid .npz file") from None
+    except (OSError, EOFError, zipfile.BadZipFile):
+        raise PushforwardError(f"{where}: not a valid .npz file") from None
+    values, fields = check_array(raw, f"{where}[{key}]")
+    return values, fields or default_names(values.shape[1]), {"format": "npz", "key": key}
+
+
+def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise PushforwardError(f'{where}: reading Parquet needs pyarrow; pip install'
+                               ' "pushforward[parquet]"') from None
+    import pyarrow as pa
+
+    try:
+        names = list(pq.read_schema(path).names)
+        pick = select_columns(names, columns, where)
+        frame = pq.read_table(path, columns=[names[j] for j in pick]).to_pandas()
+    except (pa.ArrowException, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise PushforwardError(f"{where}: not a readable Parquet file ({first})") from None
+    chosen = [names[j] for j in pick]
+    if len(frame) == 0:
+        raise PushforwardError(f"{where}: no data rows")
+    locate: Locate = lambda i: f"row index {i}"  # noqa: E731
+    values = frame_values(frame.iloc[:, list(range(len(chosen)))], chosen, where, locate)
+    data, dropped = check_values(values, chosen, where, locate, dropna=dropna)
+    meta = dict(file=where, format="parquet", rows=len(data), dropped_rows=dropped)
+    return data, chosen, meta

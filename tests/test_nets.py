@@ -1,0 +1,121 @@
+"""The network registry: gradients everywhere, and a monotone net that is increasing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pushforward.errors import PushforwardError
+from pushforward.losses import swd
+from pushforward.nets import NETS, MonotoneNet, TimeMLP
+
+SHAPES = {"monotone": (1, 1)}
+U = torch.tensor([[1e-6], [1 - 1e-6]], dtype=torch.float32)
+
+
+def forward(net: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    if isinstance(net, TimeMLP):
+        return net(z, torch.linspace(0, 1, len(z)))
+    return net(z)
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_every_parameter_receives_a_gradient(name):
+    torch.manual_seed(0)
+    latent_dim, dim = SHAPES.get(name, (3, 2))
+    net = NETS.get(name)(latent_dim, dim, width=16, depth=2) if name != "monotone" else \
+        NETS.get(name)(latent_dim, dim, width=16)
+    z = torch.rand(64, latent_dim)
+    out = forward(net, z)
+    assert out.shape == (64, dim)
+    (out - torch.randn(64, dim)).square().mean().backward()
+    for pname, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, pname
+
+
+def scrambled(noise: str) -> MonotoneNet:
+    # Strictly increasing by construction, not by a lucky initialisation.
+    torch.manual_seed(1)
+    net = MonotoneNet(1, 1, width=16, noise=noise)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(3 * torch.randn_like(p))
+    return net
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_monotone_derivative_is_positive_in_float32_at_the_extremes(noise, fresh):
+    net = MonotoneNet(1, 1, noise=noise) if fresh else scrambled(noise)
+    z = U if noise == "uniform" else torch.special.ndtri(U)
+    z = z.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(net(z).sum(), z)
+    assert grad.dtype == torch.float32 and (grad > 0).all() and torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_monotone_is_strictly_increasing_on_a_grid(noise, fresh):
+    net = MonotoneNet(1, 1, noise=noise) if fresh else scrambled(noise)
+    u = torch.linspace(1e-6, 1 - 1e-6, 20001, dtype=torch.float64)
+    z = (u if noise == "uniform" else torch.special.ndtri(u)).float()[:, None]
+    y = net(z).detach()[:, 0]
+    assert torch.isfinite(y).all() and (y[1:] > y[:-1]).all()
+
+
+def test_monotone_is_finite_at_the_ends_of_uniform_noise():
+    y = MonotoneNet(1, 1, noise="uniform")(torch.tensor([[0.0], [1.0]]))
+    assert torch.isfinite(y).all() and y[0] < y[1]
+
+
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_monotone_starts_standardised(noise):
+    g = torch.Generator().manual_seed(2)
+    z = torch.rand(50_000, 1, generator=g) if noise == "uniform" else \
+        torch.randn(50_000, 1, generator=g)
+    y = MonotoneNet(1, 1, noise=noise)(z).detach()
+    assert abs(float(y.mean())) < 0.03 and abs(float(y.std()) - 1) < 0.03
+
+
+@pytest.mark.parametrize("noise", ["uniform", "normal"])
+def test_monotone_inverse_round_trip(noise):
+    net = scrambled(noise)
+    u = torch.linspace(0.001, 0.999, 101, dtype=torch.float64)[:, None]
+    z = u if noise == "uniform" else torch.special.ndtri(u)
+    net = net.double()
+    torch.testing.assert_close(net.inverse(net(z).detach()), z, rtol=1e-6, atol=1e-8)
+
+
+def test_monotone_learns_the_inverse_normal_cdf():
+    # The note's step 1 learned: U[0,1] -> N(0,1), compared with Φ⁻¹ on [0.01, 0.99].
+    torch.manual_seed(3)
+    g = torch.Generator().manual_seed(4)
+    net = MonotoneNet(1, 1, noise="uniform", width=16)
+    opt = torch.optim.Adam(net.parameters(), lr=0.02)
+    for _ in range(200):
+        loss = swd(net(torch.rand(2048, 1, generator=g)), torch.randn(2048, 1, generator=g))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    u = torch.linspace(0.01, 0.99, 981)[:, None]
+    err = (net(u).detach() - torch.special.ndtri(u)).abs()
+    assert float(err.mean()) < 0.03 and float(err.max()) < 0.15
+
+
+def test_monotone_rejects_other_dimensions():
+    with pytest.raises(PushforwardError, match="1-D"):
+        NETS.get("monotone")(2, 1)
+    with pytest.raises(PushforwardError, match="uniform"):
+        MonotoneNet(1, 1, noise="cauchy")
+
+
+def test_unknown_activation_lists_the_valid_ones():
+    with pytest.raises(PushforwardError, match="silu"):
+        NETS.get("mlp")(2, 2, activation="swish")
+
+
+def test_mlp_without_hidden_layers_is_affine():
+    net = NETS.get("mlp")(2, 3, depth=0)
+    a, b = torch.randn(1, 2), torch.randn(1, 2)
+    torch.testing.assert_close(net(a + b) - net(b), net(a) - net(torch.zeros(1, 2)))
