@@ -75,7 +75,7 @@ def fit(
     if method == "auto":
         method, why = choose_method(source)
     fitter = METHODS.get(method)
-    _check_options(method, fitter, options)
+    _check_options(method, fitter, options, why)
     params = inspect.signature(fitter).parameters
     run = {"out": out, "resume": resume, "console": console}
     if resume and "resume" not in params:
@@ -96,7 +96,7 @@ def fit(
     return fitted
 
 
-def _check_options(method: str, fitter, options: dict[str, Any]) -> None:
+def _check_options(method: str, fitter, options: dict[str, Any], why: str | None) -> None:
     params = inspect.signature(fitter).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
@@ -105,6 +105,8 @@ def _check_options(method: str, fitter, options: dict[str, Any]) -> None:
                                                "console", "on_step")]
     for k in options:
         if k not in allowed:
+            picked = f" (method auto picked {method!r}; choose one with --method)" if why else ""
             raise PushforwardError(
-                f"method {method!r} has no option {k!r}; its options: {', '.join(allowed) or 'none'}"
+                f"method {method!r} has no option {k!r}; its options: "
+                f"{', '.join(allowed) or 'none'}{picked}"
             )

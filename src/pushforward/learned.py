@@ -331,6 +331,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                         ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
                         checkpoint_every=config.checkpoint_every, seed=seed)
+    if objective.generator_betas is not None:
+        loop.betas = tuple(objective.generator_betas)
     result = train(objective, net, noise=noise_batch, batch=batch, validation=(z_val, y_val),
                    settings=loop, checkpoint_dir=Path(out) if out is not None else None,
                    resume=resume, console=console, on_step=on_step,

@@ -27,5 +27,11 @@ def _load_all() -> None:
     for key, desc in LOSSES.describe():
         learned_method(key, f"learned map minimising {desc}", functools.partial(Divergence, key))
 
+    from . import flow_map  # noqa: F401  (registers the "flow" map kind)
+    from .objectives import GAN, WGAN, WGANGP, FlowMatching, OTFlowMatching
+
+    for objective in (GAN, WGAN, WGANGP, FlowMatching, OTFlowMatching):
+        learned_method(objective.name, objective.description, objective)
+
 
 _load_all()

@@ -250,6 +250,8 @@ def load(path: str | os.PathLike) -> FittedMap:
         >>> bool((pushforward.load(p).sample(5, seed=1) == m.sample(5, seed=1)).all())
         True
     """
+    from . import methods  # noqa: F401  (importing the methods registers every map kind)
+
     meta, tensors = read_model_file(path)
     cls = MAP_KINDS.get(meta.get("kind"))
     try:

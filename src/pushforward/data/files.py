@@ -113,7 +113,12 @@ def parse_columns(columns: ColumnsLike) -> list[str | int] | None:
 
 
 def select_columns(names: list[str], columns: ColumnsLike, where: str) -> list[int]:
-    """0-based indices of the requested columns: by name first, else by 0-based index."""
+    """0-based indices of the requested columns: by name first, else by 0-based index.
+
+    Example:
+        >>> select_columns(["a", "b", "c"], "c,0", "f.csv")
+        [2, 0]
+    """
     items = parse_columns(columns)
     if items is None:
         return list(range(len(names)))
@@ -179,7 +184,12 @@ def check_rows(n: int, where: str, dropped: int = 0) -> None:
 
 
 def check_array(values: Any, where: str) -> tuple[np.ndarray, list[str] | None]:
-    """A numeric array of ndim 1 (→ (n, 1)) or 2, and the field names of a structured array."""
+    """A numeric array of ndim 1 (→ (n, 1)) or 2, and the field names of a structured array.
+
+    Example:
+        >>> check_array(np.arange(3), "a")[0].shape
+        (3, 1)
+    """
     values = np.asarray(values)
     names = None
     if values.dtype.names:
@@ -255,14 +265,15 @@ def _head(path: Path, where: str, size: int = 1 << 16) -> list[str]:
 
 
 def _delimiter(path: Path, lines: list[str]) -> str:
-    """By extension, else the first of , \\t ; | found equally often on every sampled line."""
+    """By extension when the first line has it (or no other delimiter), else the first of
+    , \\t ; | found equally often on every sampled line, else whitespace."""
     name = path.name.lower()
     for c in COMPRESSED:
         name = name.removesuffix(c)
     given = TEXT_SUFFIXES.get(Path(name).suffix)
-    if given:
-        return given
     sample = lines[:20]
+    if given and (given in sample[0] or not any(c in sample[0] for c in ",\t;|")):
+        return given
     for sep in (",", "\t", ";", "|"):
         counts = {line.count(sep) for line in sample}
         if len(counts) == 1 and counts.pop() > 0:
@@ -300,7 +311,8 @@ def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool):
         first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
                             **options).iloc[0].tolist()
         header = not all(_numeric_cell(cell) for cell in first)
-        names = [c.strip() for c in first] if header else default_names(len(first))
+        names = [c.strip() or f"unnamed{j}" for j, c in enumerate(first)] if header else (
+            default_names(len(first)))
         pick = select_columns(names, columns, where)
         # No usecols: with it pandas silently ignores extra fields on a malformed row.
         frame = pd.read_csv(path, header=0 if header else None, **options)
@@ -344,6 +356,9 @@ def _parser_message(e: Exception) -> str:
 
 # ------------------------------------------------------------------------ binary files
 def _read_npy(path: Path, where: str):
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":  # else np.load would try to unpickle it
+            raise PushforwardError(f"{where}: not a valid .npy file")
     try:
         raw = np.load(path, allow_pickle=False)
     except ValueError as e:
@@ -362,6 +377,8 @@ def _read_npy(path: Path, where: str):
 def _read_npz(path: Path, where: str, key: str | None):
     import zipfile
 
+    if not zipfile.is_zipfile(path):  # else np.load would try to unpickle it
+        raise PushforwardError(f"{where}: not a valid .npz file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)

@@ -86,7 +86,10 @@ def parse_distribution(text: str):
     except (SyntaxError, ValueError, RecursionError):
         raise PushforwardError(
             f"distribution spec {src!r}: not valid syntax; {_EXAMPLES}") from None
-    return _Parser(src).dist(tree.body)
+    try:
+        return _Parser(src).dist(tree.body)
+    except RecursionError:
+        raise PushforwardError(f"distribution spec {src[:40]!r}...: nested too deeply") from None
 
 
 def looks_like_call(text: str) -> bool:
@@ -138,7 +141,7 @@ class _Parser:
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = self.number(node.operand)
             value = -value if isinstance(node.op, ast.USub) else value
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, tuple(_ARITHMETIC)):
             left, right = self.number(node.left), self.number(node.right)
             if isinstance(node.op, ast.Div) and right == 0:
                 raise self.fail("division by zero")

@@ -40,7 +40,6 @@ def _toy(name: str, description: str, family: str):
                           meta={"family": family})
 
         factory.__doc__ = f"{description} [{family}]"
-        factory.sampler = sampler
         TARGETS.register(name, f"{description} [{family}]")(factory)
         return sampler
 

@@ -1,6 +1,9 @@
-"""Training objectives: what the one loop optimises (divergences now; critics and flows later)."""
+"""Training objectives: what the one loop optimises (divergences, adversarial critics, flows)."""
 
+from .adversarial import GAN, WGAN, WGANGP, Adversarial
 from .base import Objective
 from .divergence import Divergence
+from .flow_matching import FlowMatching, OTFlowMatching
 
-__all__ = ["Objective", "Divergence"]
+__all__ = ["Objective", "Divergence", "Adversarial", "GAN", "WGAN", "WGANGP", "FlowMatching",
+           "OTFlowMatching"]

@@ -22,6 +22,8 @@ class Objective:
     default_net: str | None = None
     #: the fitted-map kind (``MAP_KINDS``) that wraps the trained network
     map_kind: str = "learned"
+    #: Adam betas of the loop's generator optimiser (None: the loop's default (0.9, 0.999))
+    generator_betas: tuple[float, float] | None = None
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""
