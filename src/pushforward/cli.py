@@ -49,7 +49,7 @@ def _errors(fn):
             err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err.print("interrupted")
+            err.print("interrupted; a learned run keeps its checkpoint: rerun with --resume")
             raise typer.Exit(130) from None
 
     return wrapper
