@@ -12,8 +12,8 @@ from scipy import integrate, stats
 
 from pushforward.data import TARGETS, Source, load_source, parse_distribution
 from pushforward.data.files import load_file
+from pushforward.data.mixture import Mixture
 from pushforward.data.picture import load_picture
-from pushforward.data.spec import Mixture
 from pushforward.errors import PushforwardError
 
 TOYS_2D = [name for name in TARGETS if name != "digits"]
