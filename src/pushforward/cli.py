@@ -225,6 +225,74 @@ def info(model: Annotated[Path, typer.Argument(help="Model folder or .safetensor
     out.print(t)
 
 
+# ----------------------------------------------------------------------------------- evaluate
+@app.command()
+@_errors
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
+    data: Annotated[Optional[str], typer.Argument(help="Real data to compare with (file, "
+                                                  "built-in, spec); default the model's own "
+                                                  "built-in target.")] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="Sample size of every figure.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of every sample drawn.")] = 0,
+    columns: Annotated[Optional[str], typer.Option(help="Columns of DATA to use.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures "
+                                                     "as JSON here.")] = None,
+) -> None:
+    """Every metric of MODEL against DATA, beside its two-sample noise floor, with a verdict."""
+    from ._io import write_text
+    from .data import load_source
+    from .evaluation import evaluate as run_evaluation
+    from .model import _check_n, load
+
+    _check_n(n)
+    fitted = load(model)
+    source = load_source(data if data is not None else _model_target(fitted),
+                         columns=_split(columns))
+    with err.status("evaluating…"):
+        ev = run_evaluation(fitted, source, n=n, seed=seed)
+    out.print(ev.table())
+    if json_out is not None:
+        write_text(json_out, json.dumps(ev.as_dict(), indent=2) + "\n")
+        err.print(f"wrote {json_out}")
+
+
+def _model_target(fitted) -> str:
+    name = fitted.info.get("source")
+    if not name:
+        raise PushforwardError("give the DATA to compare with: the model does not name its data")
+    return name
+
+
+# ------------------------------------------------------------------------------------- report
+@app.command()
+@_errors
+def report(
+    model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
+    data: Annotated[Optional[str], typer.Option(help="Real data to compare with; default the "
+                                                "model's own built-in target.")] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    n: Annotated[int, typer.Option("-n", "--n", help="Sample size of the evaluation.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of every sample drawn.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
+) -> None:
+    """One self-contained HTML report: data, method, metrics beside floors, plots, curves."""
+    from ._io import check_writable
+    from .model import _check_n, load
+    from .report import report as write_report
+
+    _check_n(n)
+    check_writable(out_path, force=force)
+    fitted = load(model)
+    with err.status("evaluating and plotting…"):
+        path = write_report(fitted, data if data is not None else _model_target(fitted),
+                            out=out_path, n=n, seed=seed, force=True,
+                            snapshots=getattr(fitted, "snapshots_", None),
+                            snapshot_steps=getattr(fitted, "snapshot_steps_", None))
+    out.print(f"wrote {path}")
+
+
 # --------------------------------------------------------------------------------------- demo
 @app.command()
 @_errors

@@ -25,8 +25,13 @@ import torch
 from .errors import PushforwardError
 from .learned import LearnedMap
 from .model import MAP_KINDS
-from .objectives.flow_matching import (ADAPTIVE_SOLVERS, FIXED_SOLVERS, Solver, integrate,
-                                      solver_from)
+from .objectives.flow_matching import (
+    ADAPTIVE_SOLVERS,
+    FIXED_SOLVERS,
+    Solver,
+    integrate,
+    solver_from,
+)
 
 __all__ = ["FlowMap", "Solver", "integrate", "FIXED_SOLVERS", "ADAPTIVE_SOLVERS"]
 

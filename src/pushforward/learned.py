@@ -129,16 +129,20 @@ class TrainConfig:
 
 
 def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
-              noise: str) -> tuple[nn.Module, dict]:
-    """The network ``name`` with the run's size; returns (module, JSON spec to rebuild it)."""
+              noise: str, defaults: dict | None = None) -> tuple[nn.Module, dict]:
+    """The network ``name`` with the run's size; returns (module, JSON spec to rebuild it).
+
+    ``defaults`` (an objective's ``net_options``) fill the options the run leaves unset.
+    """
     import inspect
 
     from .nets import NETS
 
     cls = NETS.get(name)
     params = inspect.signature(cls).parameters
-    kwargs = {k: getattr(cfg, k) for k in ("width", "depth", "activation")
-              if k in params and getattr(cfg, k) is not None}
+    kwargs = {k: v for k, v in (defaults or {}).items() if k in params}
+    kwargs.update({k: getattr(cfg, k) for k in ("width", "depth", "activation")
+                   if k in params and getattr(cfg, k) is not None})
     if "noise" in params:
         kwargs["noise"] = noise
     return cls(latent_dim, dim, **kwargs), {"name": name, "kwargs": kwargs}
@@ -159,6 +163,8 @@ class LearnedMap(FittedMap):
         self.mean_ = np.asarray(mean, dtype=np.float64)
         self.std_ = np.asarray(std, dtype=np.float64)
         self.history: dict[str, list] = {}
+        self.snapshots_: np.ndarray | None = None  # (k, m, d) samples during training
+        self.snapshot_steps_: list[int] = []
 
     @property
     def _param(self) -> torch.Tensor:
@@ -197,12 +203,15 @@ class LearnedMap(FittedMap):
         st = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         st["scaler.mean"] = self.mean_
         st["scaler.std"] = self.std_
+        if self.snapshots_ is not None:
+            st["snapshots"] = self.snapshots_
         return st
 
     def metadata(self) -> dict[str, Any]:
         meta = super().metadata()
         meta["net"] = self.net_spec
         meta["history"] = self.history
+        meta["snapshot_steps"] = self.snapshot_steps_
         return meta
 
     @classmethod
@@ -220,6 +229,8 @@ class LearnedMap(FittedMap):
                     dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
                     settings=meta["settings"])
         m.history = meta.get("history", {})
+        m.snapshots_ = tensors.get("snapshots")
+        m.snapshot_steps_ = meta.get("snapshot_steps", [])
         return m
 
 
@@ -297,7 +308,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     mean, std = _scaler(source, train_data, seed)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
     net_name = config.net_name(latent_dim, source.dim, objective)
-    net, spec = build_net(net_name, latent_dim, source.dim, config, noise)
+    net, spec = build_net(net_name, latent_dim, source.dim, config, noise,
+                          defaults=objective.net_options)
     net = net.to(device=device, dtype=dtype)
     objective.setup(dim=source.dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
     nz = get_noise(noise)
@@ -341,6 +353,10 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings)
     fitted.history = _history_summary(result.history)
+    if result.snapshots:
+        fitted.snapshot_steps_ = [k for k, _ in result.snapshots]
+        fitted.snapshots_ = np.stack([v.double().numpy() * std + mean
+                                      for _, v in result.snapshots])
     fitted.info.update({"stopped": result.stopped, "steps": result.steps,
                         "seconds": round(result.seconds, 2)})
     fitted.info["holdout"] = _holdout_summary(fitted, source, train_data, held, mean, std, seed)

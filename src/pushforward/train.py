@@ -35,6 +35,8 @@ from .errors import PushforwardError
 from .objectives import Objective
 
 CHECKPOINT = "checkpoint.safetensors"
+SNAPSHOT_POINTS = 500  # generated points kept per validation, for the training animation
+MAX_SNAPSHOTS = 24
 
 
 @dataclass
@@ -79,6 +81,7 @@ class TrainResult:
     steps: int
     seconds: float
     best_energy: float
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
 
 
 def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -169,6 +172,7 @@ def train(
     best = copy.deepcopy(ema.state_dict())
     history = History()
     step, elapsed_before, best_energy, bad_evals = 0, 0.0, math.inf, 0
+    snapshots: list[tuple[int, torch.Tensor]] = []  # EMA samples at each validation
     z_val, y_val = validation
     ckpt = checkpoint_dir / CHECKPOINT if checkpoint_dir is not None else None
 
@@ -180,6 +184,8 @@ def train(
             "objective_opt": {k: o.state_dict() for k, o in objective.optimizers().items()},
             "step": step, "elapsed": elapsed_before + (time.perf_counter() - t0),
             "best_energy": best_energy, "bad_evals": bad_evals, "history": history.as_dict(),
+            "snapshot_steps": [k for k, _ in snapshots],
+            "snapshots": torch.stack([v for _, v in snapshots]) if snapshots else None,
             "meta": meta or {},
         }
 
@@ -201,6 +207,8 @@ def train(
         step, elapsed_before = int(st["step"]), float(st["elapsed"])
         best_energy, bad_evals = float(st["best_energy"]), int(st["bad_evals"])
         history = History(**st["history"])
+        if st.get("snapshots") is not None:
+            snapshots = list(zip(st["snapshot_steps"], st["snapshots"], strict=True))
 
     t0 = time.perf_counter()
     last_ckpt = t0
@@ -247,7 +255,9 @@ def train(
             val = None
             if step % s.eval_every == 0 or done_fraction() >= 1.0:
                 with torch.no_grad():
-                    val = _energy(objective.push(ema, z_val), y_val)
+                    pushed = objective.push(ema, z_val)
+                    val = _energy(pushed, y_val)
+                snapshots.append((step, pushed[:SNAPSHOT_POINTS].detach().cpu().float()))
                 history.val_step.append(step)
                 history.val_seconds.append(elapsed())
                 history.val_energy.append(val)
@@ -275,4 +285,13 @@ def train(
     if ckpt is not None:
         save_state(ckpt, state())
     ema.load_state_dict(best)
-    return TrainResult(ema, history, stopped, step, elapsed(), best_energy)
+    return TrainResult(ema, history, stopped, step, elapsed(), best_energy,
+                       _thin_snapshots(snapshots, MAX_SNAPSHOTS))
+
+
+def _thin_snapshots(snaps: list, k: int) -> list:
+    """At most ``k`` snapshots, denser early where the picture changes most."""
+    if len(snaps) <= k:
+        return snaps
+    idx = np.unique(np.geomspace(1, len(snaps), k).round().astype(int) - 1)
+    return [snaps[i] for i in idx]

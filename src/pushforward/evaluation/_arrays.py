@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -58,3 +59,29 @@ def nearest_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     for i, d in distance_blocks(x, y):
         out[i : i + len(d)] = d.min(dim=1).values.numpy()
     return out
+
+
+def pair_mean(x: np.ndarray, y: np.ndarray | None,
+              fn: Callable[[torch.Tensor], torch.Tensor]) -> float:
+    """mean over all pairs (i, j) of fn(‖xᵢ − yⱼ‖), diagonal included, float64.
+
+    With ``y`` None the pairs are those of ``x`` with itself, and symmetry halves the work.
+    """
+    if y is not None:
+        return sum(float(fn(d).sum()) for _, d in distance_blocks(x, y)) / (len(x) * len(y))
+    xt = torch.from_numpy(x)
+    rows = max(1, BLOCK_BYTES // (8 * max(1, len(x))))
+    total = 0.0
+    for i in range(0, len(x), rows):
+        block = xt[i : i + rows]
+        total += float(fn(torch.cdist(block, block)).sum())
+        if i + rows < len(x):
+            total += 2 * float(fn(torch.cdist(block, xt[i + rows :])).sum())
+    return total / len(x) ** 2
+
+
+def digest(a: np.ndarray) -> bytes:
+    """A short fingerprint of an array's shape and values (for one-slot memos)."""
+    h = hashlib.blake2b(str(a.shape).encode(), digest_size=16)
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()

@@ -125,7 +125,9 @@ class Evaluation:
         if not judged:
             return f"no figure could be judged at n = {self.n:,}"
         if not bad:
-            return f"indistinguishable from real data at n = {self.n:,} ({_brief(judged[0])})"
+            r = judged[0]
+            return (f"indistinguishable from real data at n = {self.n:,} ({r.label} "
+                    f"{fmt(r.value)}, floor {fmt(r.floor)})")
         return "distinguishable: " + "; ".join(_brief(r) for r in bad[:4])
 
     def as_dict(self) -> dict[str, Any]:
@@ -163,7 +165,13 @@ def fmt(v: float | None, *, ratio: bool = False) -> str:
         return "∞" if v > 0 else "—"
     if float(v).is_integer() and abs(v) >= 1 and not ratio:
         return f"{int(v):,}"
-    return f"{v:.3g}" + ("×" if ratio else "")
+    if ratio:
+        return f"{v:,.0f}×" if abs(v) >= 100 else f"{v:#.3g}×"
+    return f"{v:.3g}"
+
+
+def _p(p: float) -> str:
+    return "p < 1e-16" if p < 1e-16 else f"p = {p:.2g}"
 
 
 def _brief(r: Row) -> str:
@@ -344,18 +352,22 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
 
 def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int) -> Row:
     m = METRICS.get(key)
-    value = float(np.mean([m(generated(i), zt) for i in range(m.repeats)]))
-    floor = float(np.mean([m(real(j), zt) for j in range(m.floor_repeats)]))
-    ok = m.indistinguishable(value, floor, k)
-    note = ""
-    if key == "c2st":
-        from .c2st import c2st_p_value
-
-        note = f"p = {c2st_p_value(value, k):.2g}"
-    elif m.repeats > 1 or m.floor_repeats > 1:
-        note = f"mean of {m.repeats} generated and {m.floor_repeats} real samples"
-    return Row(key, m.label, value, floor, ok, "at floor" if ok else "distinguishable", note,
-               m.better)
+    cut = slice(m.max_n)  # the first max_n points of i.i.d. samples: a random subsample
+    values = [m(generated(i)[cut], zt[cut]) for i in range(m.repeats)]
+    floors = [m(real(j)[cut], zt[cut]) for j in range(m.floor_repeats)]
+    p = m.p_value(values, floors, k)
+    ok = m.indistinguishable(values, floors, k)
+    if p is None:
+        note = f"tolerance: {m.tolerance:g} × floor"
+    elif m.judge is not None:
+        note = _p(p)
+    else:
+        note = f"{_p(p)}; {m.repeats} generated vs {m.floor_repeats} real samples"
+    if m.max_n is not None and k > m.max_n:
+        note += f" of {m.max_n:,} points"
+    return Row(key, m.label, float(np.mean(values)), float(np.mean(floors)), ok,
+               "at floor" if ok else "distinguishable", note, m.better,
+               {"values": values, "floors": floors, "p_value": p})
 
 
 def _exact_map_rows(model: FittedMap, source: Source, plan: _Plan, k: int, seed: int) -> list:

@@ -98,6 +98,14 @@ class Adversarial(Objective):
     """
 
     description = ""
+    #: a ReLU generator: measured on 25gaussians (3,000 steps, λ = 0.1), a piecewise-linear
+    #: generator folds the noise onto 25/25 sharp modes (83 % high quality) where the default
+    #: SiLU one reached 8/25 (21 %); on 8gaussians 95 % against 81 % high quality
+    net_options = {"activation": "relu"}
+
+    def batch_size(self, dim: int) -> int:
+        """256 rows a step: on 8gaussians as good per second of training as 512 (measured)."""
+        return 256
 
     def __init__(self, *, n_critic: int, critic_lr: float, critic_width: int,
                  critic_depth: int, critic_activation: str):
@@ -111,6 +119,7 @@ class Adversarial(Objective):
                            "activation": critic_activation}
         self.critic: nn.Module | None = None
         self.opt: torch.optim.Optimizer | None = None
+        self.last_critic_loss: float | None = None
 
     # ------------------------------------------------------------------ subclasses
     def _optimizer(self, params) -> torch.optim.Optimizer:
@@ -165,6 +174,7 @@ class Adversarial(Objective):
             opt.step()
             self._after_critic_step()
         self.last_critic_loss = float(c.detach())
+        opt.zero_grad(set_to_none=True)
         critic.requires_grad_(False)  # the generator step does not train the critic
         return self._generator_loss(generator(z), rng=rng, progress=progress)
 
@@ -196,9 +206,11 @@ class GAN(Adversarial):
         instance_noise: s, the standard deviation of the instance noise in standardised data
             units, decayed linearly to 0 over the budget (0: none). Blurring both distributions
             makes them overlap, so D cannot separate them perfectly and its gradient stays
-            informative early on.
+            informative early on. Default 0.1: on 8gaussians (3,000 steps) it covered 6/8
+            modes where no noise covered 1/8.
         label_smoothing: α, real labels become 1 − α (one-sided: fake labels stay 0), which
-            keeps D from growing over-confident.
+            keeps D from growing over-confident. Default 0: α = 0.1 measured worse on
+            8gaussians (5/8 modes, ed_ratio 43 against 6/8 and 12 with instance noise alone).
         critic_width, critic_depth, critic_activation: the discriminator ``mlp``.
 
     References:
@@ -224,7 +236,7 @@ class GAN(Adversarial):
     generator_betas = (0.5, 0.999)
 
     def __init__(self, *, n_critic: int = 1, critic_lr: float = 1e-3,
-                 instance_noise: float = 0.0, label_smoothing: float = 0.0,
+                 instance_noise: float = 0.1, label_smoothing: float = 0.0,
                  critic_width: int = 128, critic_depth: int = 3,
                  critic_activation: str = "leaky_relu"):
         super().__init__(n_critic=n_critic, critic_lr=critic_lr, critic_width=critic_width,

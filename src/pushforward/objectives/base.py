@@ -24,6 +24,8 @@ class Objective:
     map_kind: str = "learned"
     #: Adam betas of the loop's generator optimiser (None: the loop's default (0.9, 0.999))
     generator_betas: tuple[float, float] | None = None
+    #: the generator network's options when the run leaves them unset (``{"activation": ...}``)
+    net_options: dict[str, Any] = {}
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""
