@@ -269,18 +269,21 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000, help="points per ed_ratio sample")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     ap.add_argument("--fresh", action="store_true", help="ignore cached cells")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the bars: 2)")
+    ap.add_argument("--options", type=json.loads, default={},
+                    help='extra fit options as JSON, e.g. \'{"lr": 1e-3}\' (cached apart)')
     args = ap.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     targets = [t for t in args.targets.split(",") if t]
     n = 500 if args.smoke else args.n
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     print(f"pushforward {pushforward.__version__}, torch {torch.__version__}, "
           f"{platform.machine()}, threads {torch.get_num_threads()}, n = {n:,}")
     results, scorers = [], {}
     for t in targets:
         for m in methods:
             budget = 1.0 if args.smoke else args.budget or BUDGETS.get(m, 60.0)
-            r = cell(m, t, budget, args.seed, n, BENCH_OPTIONS.get(m, {}),
+            r = cell(m, t, budget, args.seed, n, {**BENCH_OPTIONS.get(m, {}), **args.options},
                      args.fresh or args.smoke, scorers)
             results.append(r)
             cov = r.get("coverage")

@@ -204,7 +204,9 @@ def test_mode_coverage_rows_for_the_mixture_toys():
     assert not e["high_quality"].ok and e["high_quality"].floor > 0.95
 
 
-def test_evaluate_rejects_data_of_another_dimension():
+def test_evaluate_rejects_data_it_cannot_judge():
     m = pushforward.fit("norm", method="inverse-cdf", seed=0)
     with pytest.raises(pushforward.PushforwardError, match="columns"):
         evaluate(m, "moons")
+    with pytest.raises(pushforward.PushforwardError, match="only 15 reference rows"):
+        evaluate(m, np.random.default_rng(0).normal(size=(30, 1)))

@@ -353,6 +353,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings)
     fitted.history = _history_summary(result.history)
+    fitted.objective_ = objective  # in memory only: a critic for contour plots
     if result.snapshots:
         fitted.snapshot_steps_ = [k for k, _ in result.snapshots]
         fitted.snapshots_ = np.stack([v.double().numpy() * std + mean

@@ -107,8 +107,9 @@ def _data_section(source, real: np.ndarray | None) -> str:
         kind = f"{len(source.data):,} rows (a finite sample)"
     else:
         kind = "fresh draws (a built-in target or a distribution)"
-    items = [("data", source.name), ("kind", kind), ("dimension", source.dim)]
-    items += [(k, v) for k, v in source.meta.items() if isinstance(v, str | int | float)]
+    items = [("data", source.name), ("samples", kind), ("dimension", source.dim)]
+    items += [(k, v) for k, v in source.meta.items()
+              if isinstance(v, str | int | float) and k not in ("samples", "data", "dimension")]
     head = "<th>column</th>" + "".join(f"<th class='num'>{h}</th>" for h in (
         "mean", "std", "min", "1 %", "median", "99 %", "max"))
     rows = []
@@ -140,7 +141,7 @@ def _model_section(model: FittedMap) -> str:
             items.append((f"training {key}", info.pop(key)))
     hold = info.pop("holdout", None)
     if isinstance(hold, dict) and "ed_ratio" in hold:
-        items.append(("held-out ED ratio", f"{hold['ed_ratio']:.3g} on {hold.get('n', '?'):,} "
+        items.append(("held-out ED ratio", f"{hold['ed_ratio']:#.3g} on {hold.get('n', '?'):,} "
                                            "held-out points (1 = as close as real data)"))
     settings = json.dumps({"settings": model.settings, "info": info}, indent=2, default=str)
     return (_kv(items) + "<details><summary>all settings</summary>"

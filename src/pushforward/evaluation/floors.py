@@ -35,7 +35,10 @@ from ._arrays import as_array
 from .memorisation import dcr
 from .two_sample import METRICS
 
-__all__ = ["Row", "Evaluation", "evaluate", "MODES"]
+__all__ = ["Row", "Evaluation", "evaluate", "MODES", "MIN_N"]
+
+#: Fewest reference points an evaluation accepts (the k-NN figures and C2ST need a few dozen).
+MIN_N = 20
 
 #: Mixture toys with known modes: name → (centres, σ), as ``MEASURES.md`` gives them.
 MODES: dict[str, tuple[np.ndarray, float]] = {
@@ -322,6 +325,9 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
                                f"{model.dim}")
     plan = _plan(model, source, train, int(n), int(seed))
     k = len(plan.test)
+    if k < MIN_N:
+        raise PushforwardError(f"{source.name}: only {k} reference rows to evaluate against "
+                               f"(need {MIN_N}); pass more data, or held-out data and train=")
     gens: dict[int, np.ndarray] = {}
 
     def z(a: np.ndarray) -> np.ndarray:

@@ -82,17 +82,19 @@ def prdc(x, y, *, k: int = K) -> PRDC:
                 coverage=float((nearest_fake < r_real).double().mean()))
 
 
-_last: tuple[bytes, PRDC] | None = None
+_memo: dict[bytes, PRDC] = {}
 
 
 def _cached(x, y) -> PRDC:
-    # evaluate() asks for the four figures of one pair in turn: compute them once
-    global _last
+    # evaluate() asks for the four figures of each pair in turn (model, then floor): compute
+    # them once per pair; the last four pairs are kept
     x, y = as_pair(x, y)
     key = digest(x) + digest(y)
-    if _last is None or _last[0] != key:
-        _last = (key, prdc(x, y))
-    return _last[1]
+    if key not in _memo:
+        while len(_memo) >= 4:
+            _memo.pop(next(iter(_memo)))
+        _memo[key] = prdc(x, y)
+    return _memo[key]
 
 
 @_register("precision", "share of generated points inside some real point's 5-NN ball",

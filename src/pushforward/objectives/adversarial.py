@@ -286,8 +286,9 @@ class WGAN(Adversarial):
     Arguments:
         n_critic: critic steps per generator step (paper: 5).
         critic_lr: RMSProp learning rate of the critic. Paper: 5e-5 for 10⁵+ steps; in a
-            2-minute CPU budget (a few thousand generator steps) that critic barely moves, so the
-            default is 5e-4 (measured on ``8gaussians``; pass 5e-5 for the paper's value).
+            CPU budget of minutes (a few thousand generator steps) that critic barely moves:
+            on 8gaussians after 3,000 steps, 5e-5 left ed_ratio at ~500 (no mode), 5e-4 reached
+            ~12 and 2e-3 ~13, so the default is 5e-4.
         clip: c, the clipping bound (paper: 0.01).
         critic_width, critic_depth, critic_activation: the critic ``mlp``.
 
@@ -347,12 +348,20 @@ class WGANGP(Adversarial):
     x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] (:func:`gradient_penalty`); generator: minimise
     −E D(G(z)). Both players use Adam with betas (0.5, 0.9), as in the paper.
 
+    The defaults are set for a budget of minutes on a CPU (a few thousand generator steps, not
+    the paper's 10⁵): a 3×128 ReLU critic, critic learning rate 1e-3, batches of 256 (51 rows
+    per critic step), a ReLU generator with the loop's learning rate (2e-3, cosine-decayed).
+
     Arguments:
         n_critic: critic steps per generator step (paper: 5).
-        critic_lr: the critic's Adam learning rate (paper: 1e-4 over 10⁵ steps). The default
-            is larger because a CPU budget of minutes buys a few thousand generator steps.
-        gp_weight: λ. The paper's default is 10; the reference toy script uses 0.1 on the
-            2-D toys, where a weaker penalty lets the critic sharpen around tight modes.
+        critic_lr: the critic's Adam learning rate (paper: 1e-4 over 10⁵ steps; 1e-3 here
+            because a CPU budget of minutes buys a few thousand generator steps).
+        gp_weight: λ, default 10 as in the paper. On the 2-D toys pass 0.1, the reference
+            toy script's value: a weaker penalty lets the critic carve sharp wells around tight
+            modes. Measured over 3,000 steps (batch 256, ReLU generator): λ = 0.1 covers 8/8
+            modes of 8gaussians (95 % high quality) and 25/25 of 25gaussians (83 %); λ = 10
+            covers 0/8 and 0/25, its validation distance oscillating; λ = 1 covered 8/8
+            (69 %, SiLU generator).
         critic_width, critic_depth, critic_activation: the critic ``mlp``.
 
     References:

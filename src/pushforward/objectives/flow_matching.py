@@ -301,10 +301,12 @@ class OTFlowMatching(FlowMatching):
     so the learned paths are straighter and a few ODE steps sample well.
 
     Arguments:
-        ot_block: rows per exactly coupled block. The assignment costs O(n³): on 2 CPU threads
-            a 1024 × 1024 problem takes ~80 ms, 4 blocks of 256 ~10 ms, so the default 256
-            keeps coupling well under the network's own step time; the pairs of a 256-block are
-            already much straighter than independent ones.
+        ot_block: rows per exactly coupled block. The assignment costs O(n³): coupling a
+            batch of 1024 in one block takes ~120 ms on one CPU thread, in blocks of 256
+            ~13 ms, of 128 ~5 ms, against ~10 ms for the network's own step. The mean squared
+            length of the pairs' paths is 4.1 for independent pairs, 0.20 in blocks of 128 and
+            0.13 in blocks of 256 (2-D normal to normal), and on checkerboard 3,000 steps reach
+            the same ed_ratio with either block (3.4), so the default is 128.
         **options: as :class:`FlowMatching` (``sigma``, ``solver``, ``ode_steps``...).
 
     References:
@@ -322,7 +324,7 @@ class OTFlowMatching(FlowMatching):
     name = "ot-flow-matching"
     description = "flow matching on minibatch exact optimal-transport pairs (OT-CFM)"
 
-    def __init__(self, *, ot_block: int = 256, **options: Any):
+    def __init__(self, *, ot_block: int = 128, **options: Any):
         super().__init__(**options)
         if isinstance(ot_block, bool) or int(ot_block) < 1:
             raise PushforwardError(f"ot_block must be a positive integer, got {ot_block!r}")
