@@ -11,7 +11,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["fit", "load", "load_source", "PushforwardError", "__version__"]
+__all__ = ["fit", "load", "load_source", "evaluate", "report", "PushforwardError",
+           "__version__"]
 
 from .errors import PushforwardError
 
@@ -26,6 +27,14 @@ def __getattr__(name: str):
         from .model import load
 
         return load
+    if name == "evaluate":
+        from .evaluation import evaluate
+
+        return evaluate
+    if name == "report":
+        from .report import report
+
+        return report
     if name == "load_source":
         from .data import load_source
 

@@ -44,6 +44,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise PushforwardError(f"{path}: cannot write ({e.strerror})") from None
     os.close(fd)
     tmp = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
     try:
         yield tmp
         os.replace(tmp, path)
