@@ -17,26 +17,14 @@ __all__ = ["fit", "load", "load_source", "evaluate", "report", "PushforwardError
 from .errors import PushforwardError
 
 
+# Heavy modules (torch, scipy) load on first use, not at import.
+_LAZY = {"fit": ".api", "load": ".model", "load_source": ".data", "evaluate": ".evaluation",
+         "report": ".report"}
+
+
 def __getattr__(name: str):
-    # Heavy modules (torch, scipy) load on first use, not at import.
-    if name == "fit":
-        from .api import fit
+    if name in _LAZY:
+        import importlib
 
-        return fit
-    if name == "load":
-        from .model import load
-
-        return load
-    if name == "evaluate":
-        from .evaluation import evaluate
-
-        return evaluate
-    if name == "report":
-        from .report import report
-
-        return report
-    if name == "load_source":
-        from .data import load_source
-
-        return load_source
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'pushforward' has no attribute {name!r}")

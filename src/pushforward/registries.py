@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-
 
 def all_registries() -> dict[str, list[tuple[str, str]]]:
-    """{title: [(key, description), ...]} for each registry that is available."""
+    """{title: [(key, description), ...]} for each registry."""
     from .data import TARGETS
     from .data.noise import NOISES
+    from .evaluation import METRICS
+    from .losses import LOSSES
     from .methods import METHODS
+    from .nets import NETS
 
-    out = {
+    return {
         "methods (--method)": METHODS.describe(),
         "noises (--noise)": NOISES.describe(),
         "targets (DATA)": TARGETS.describe() + [
@@ -20,12 +21,7 @@ def all_registries() -> dict[str, list[tuple[str, str]]]:
             ("image:PATH", "a picture as a 2-D density (darkness = mass)"),
             ("FILE", "csv, tsv, npy, npz, parquet, txt"),
         ],
+        "losses (each is also a learned method)": LOSSES.describe(),
+        "networks (--net)": NETS.describe(),
+        "metrics (pushforward evaluate)": METRICS.describe(),
     }
-    for title, module, attr in (("losses", ".losses", "LOSSES"), ("networks (--net)", ".nets",
-                                                                  "NETS")):
-        try:
-            reg = getattr(importlib.import_module(module, __package__), attr)
-        except ImportError:
-            continue
-        out[title] = reg.describe()
-    return out
