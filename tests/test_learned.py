@@ -16,8 +16,7 @@ GAUSS = np.random.default_rng(0).multivariate_normal([3.0, -1.0], [[2.0, 0.8], [
 
 @pytest.fixture(scope="module")
 def gauss_map():
-    torch.set_num_threads(2)
-    return pushforward.fit(GAUSS, method="sliced-js", steps=300, batch_size=512, seed=0,
+    return pushforward.fit(GAUSS, method="sliced-js", steps=300, batch_size=256, seed=0,
                            eval_every=50)
 
 
