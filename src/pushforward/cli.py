@@ -131,8 +131,9 @@ def fit(
         out.print(f"trained {i['steps']:,} steps in {i['seconds']:.1f} s ({i['stopped']})")
     if "holdout" in fitted.info:
         h = fitted.info["holdout"]
-        out.print(f"held-out check (n = {h['n']:,}): energy distance² {h['energy']:.3g} vs "
-                  f"real-data floor {h['floor']:.3g} → ratio {h['ed_ratio']:.2f}")
+        out.print(f"held-out check: {h['verdict']}; energy distance² {h['energy']:.3g} vs "
+                  f"real-data floor {h['floor']:.3g} (ratio {h['ed_ratio']:.2f}). Full table: "
+                  f"pushforward evaluate")
 
 
 # ------------------------------------------------------------------------------------- sample

@@ -380,8 +380,13 @@ def _history_summary(h: History, max_points: int = 2000) -> dict[str, list]:
 
 
 def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, std,
-                     seed: int) -> dict[str, float]:
-    """ED² of the model and of real data against the held-out sample, and their ratio."""
+                     seed: int) -> dict[str, Any]:
+    """Energy distance and C2ST of the model against the held-out sample, beside real data's.
+
+    The verdict is "distinguishable" when the classifier's accuracy on model vs held-out data
+    has a binomial p-value below 0.001, as in ``pushforward evaluate``.
+    """
+    from .evaluation import c2st_test
     from .metrics import ed_ratio
 
     n = min(len(held), 2000)
@@ -394,7 +399,15 @@ def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, 
 
     r = ed_ratio(lambda k, s: fitted.sample(k, seed=s), real, held[:n], mean=mean, std=std,
                  n=n, repeats=3, floor_repeats=3, seed=seed + 100)
-    return {"n": n, "energy": r.value, "floor": r.floor, "ed_ratio": r.ratio}
+    model_c2st = c2st_test((fitted.sample(n, seed=seed + 200) - mean) / std,
+                           (held[:n] - mean) / std, seed=seed)
+    real_c2st = c2st_test((real(n, seed + 300) - mean) / std, (held[:n] - mean) / std, seed=seed)
+    same = model_c2st.p_value >= 1e-3
+    verdict = (f"indistinguishable from held-out data at n = {n:,}" if same else "distinguishable")
+    verdict += f" (C2ST {model_c2st.accuracy:.3f}, real data {real_c2st.accuracy:.3f})"
+    return {"n": n, "energy": r.value, "floor": r.floor, "ed_ratio": r.ratio,
+            "c2st": model_c2st.accuracy, "c2st_floor": real_c2st.accuracy,
+            "c2st_p": model_c2st.p_value, "verdict": verdict}
 
 
 def learned_method(key: str, description: str, make_objective):
