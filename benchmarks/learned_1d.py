@@ -85,8 +85,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny budgets, for CI")
     ap.add_argument("--losses", default=",".join(LOSSES), help="comma-separated loss keys")
     ap.add_argument("--sections", default="1,2,3")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     print(f"pushforward {pushforward.__version__}, torch {torch.__version__}, "
           f"{platform.processor() or platform.machine()}, threads {torch.get_num_threads()}")
     t0 = time.time()

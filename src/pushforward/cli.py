@@ -92,7 +92,7 @@ def fit(
                                                "monotone for 1-D, else mlp).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Learned: hidden width (default: the net's own).")] = None,
     depth: Annotated[Optional[int], typer.Option(help="Learned: hidden layers (default: the net's own).")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learned: Adam learning rate (2e-3).")
+    lr: Annotated[Optional[float], typer.Option(help="Learned: Adam learning rate (1e-2 for the monotone net, else 2e-3).")
                   ] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Learned: batch size (default: by loss, 512–16384).")
                           ] = None,

@@ -27,6 +27,7 @@ from .objectives import Objective
 from .train import History, LoopSettings, train
 
 DEFAULT_TIME_BUDGET = 60.0
+DEFAULT_LR = 2e-3  # a network may name its own (``default_lr``), e.g. the monotone net
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class TrainConfig:
             ``mlp`` otherwise.
         width, depth, activation: network size and non-linearity (None: the network's own
             defaults, see ``pushforward list``).
-        lr: Adam's learning rate (cosine-decayed to 5 % over the budget).
+        lr: Adam's learning rate, cosine-decayed to 5 % over the budget (None: 1e-2 for the
+            ``monotone`` net, whose few parameters move far, and 2e-3 for the others).
         batch_size: noise and target samples per step (None: the objective's default, from
             16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
@@ -58,7 +60,7 @@ class TrainConfig:
     width: int | None = None
     depth: int | None = None
     activation: str | None = None
-    lr: float = 2e-3
+    lr: float | None = None
     batch_size: int | None = None
     steps: int | None = None
     time_budget: float | None = None
@@ -106,7 +108,7 @@ class TrainConfig:
             raise PushforwardError(f"time_budget must be positive, got {self.time_budget}")
         if not 0 <= self.holdout < 1:
             raise PushforwardError(f"holdout must be in [0, 1), got {self.holdout}")
-        if not self.lr > 0:
+        if self.lr is not None and not self.lr > 0:
             raise PushforwardError(f"lr must be positive, got {self.lr}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise PushforwardError(f"device must be cpu, cuda or auto, got {self.device!r}")
@@ -338,7 +340,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     y_val = to_t(held[:n_val])
     settings = {"train": {**dataclasses.asdict(config), "net": net_name},
                 "objective": objective.settings()}
-    loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=config.lr,
+    lr = config.lr or getattr(net, "default_lr", DEFAULT_LR)
+    loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=lr,
                         batch_size=config.batch_size or objective.batch_size(source.dim),
                         ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
