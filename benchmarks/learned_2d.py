@@ -288,17 +288,17 @@ def main() -> None:
             results.append(r)
             cov = r.get("coverage")
             print(f"{m:<16} {t:<13} ed_ratio {r['ed_ratio']:8.2f}  steps {r['steps']:>6} "
-                  f"({r['steps_per_s']:.0f}/s)  to 3.0: {_fmt(r['time_to_3'], '.0f')} s, "
-                  f"to 1.5: {_fmt(r['time_to_1.5'], '.0f')} s  sample 10⁴: "
+                  f"({r['steps_per_s']:.0f}/s)  to 3.0: {_fmt(r['time_to_3'], '.3g')} s, "
+                  f"to 1.5: {_fmt(r['time_to_1.5'], '.3g')} s  sample 10⁴: "
                   f"{r['sample_s']:.2f} s"
                   + (f"  modes {cov['covered']}/{cov['modes']} "
                      f"HQ {cov['high_quality']:.0%}" if cov else "")
                   + f"  ({r['stopped']})", flush=True)
-    print("\ned_ratio (n = 10,000; 1.0 = real data)\n")
+    print(f"\ned_ratio (n = {n:,}; 1.0 = real data)\n")
     print(table(results, methods, targets, "ed_ratio"))
     for lv in LEVELS:
         print(f"\ntime to ed_ratio {lv:g} (s of training; – not within the budget)\n")
-        print(table(results, methods, targets, f"time_to_{lv:g}", ".0f"))
+        print(table(results, methods, targets, f"time_to_{lv:g}", ".3g"))
     print("\nspeed and mode coverage\n")
     print(speed_table(results, methods))
     print()

@@ -230,9 +230,11 @@ class FlowMatching(Objective):
         solver: ODE solver for sampling and validation: ``midpoint`` (default), ``euler``,
             ``rk4`` or an adaptive ``dopri5``, ``bosh3``, ``adaptive_heun``, ``dopri8``.
         ode_steps: steps of a fixed-step solver. Default 8 midpoint steps (16 evaluations of
-            v): measured on the 2-D toys, sampling 10⁴ points with the default 3×256 field
-            takes about 1 s on 2 CPU threads (bar 2 s) and ed_ratio moves by less than its noise
-            against 100 RK4 steps.
+            v): sampling 10⁴ points with the default 3×256 field takes 0.2–0.5 s on one CPU
+            thread, and the samples are as good as 100 RK4 steps' (400 evaluations, ~10 s).
+            Measured on checkerboard after 3,000 steps, ed_ratio with midpoint-8 / RK4-4 /
+            Euler-8 / RK4-100: 3.45 / 3.50 / 3.97 / 3.48 for OT-CFM and 7.76 / 7.91 / 70.6 /
+            7.78 for I-CFM, whose curved paths Euler cannot follow in 8 steps.
         rtol, atol: tolerances of an adaptive solver.
 
     References:
