@@ -16,7 +16,6 @@ __all__ = ["fit", "load", "load_source", "evaluate", "report", "PushforwardError
 
 from .errors import PushforwardError
 
-
 # Heavy modules (torch, scipy) load on first use, not at import.
 _LAZY = {"fit": ".api", "load": ".model", "load_source": ".data", "evaluate": ".evaluation",
          "report": ".report"}

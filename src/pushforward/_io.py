@@ -12,7 +12,7 @@ from .errors import PushforwardError
 
 
 def check_writable(path: str | os.PathLike, *, force: bool) -> Path:
-    """Fail early (one line) when ``path`` exists without ``force`` or its folder is not writable."""
+    """Fail early (one line) if ``path`` exists without ``force`` or its folder is unwritable."""
     path = Path(path)
     if path.exists() and not force:
         raise PushforwardError(f"{path}: already exists; pass --force (force=True) to overwrite")

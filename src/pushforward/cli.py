@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -68,38 +68,43 @@ def fit(
     method: Annotated[str, typer.Option(help="Method key (see `pushforward list`); auto picks "
                                         "from the data and says what it picked.")] = "auto",
     noise: Annotated[str, typer.Option(help="Noise: normal or uniform.")] = "normal",
-    latent_dim: Annotated[Optional[int], typer.Option(help="Noise dimension; default the "
+    latent_dim: Annotated[int | None, typer.Option(help="Noise dimension; default the "
                                                       "data's dimension.")] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Model folder to write (learned "
                                            "methods keep their checkpoints there).")
                         ] = Path("model"),
-    seed: Annotated[Optional[int], typer.Option(help="Seed; default a random one, recorded "
+    seed: Annotated[int | None, typer.Option(help="Seed; default a random one, recorded "
                                                 "in the model.")] = None,
-    columns: Annotated[Optional[str], typer.Option(help="Columns to use, by name or 0-based "
+    columns: Annotated[str | None, typer.Option(help="Columns to use, by name or 0-based "
                                                    "index: a,b")] = None,
-    key: Annotated[Optional[str], typer.Option(help="Array name inside an .npz file.")] = None,
-    dropna: Annotated[bool, typer.Option(help="Skip rows with NaN/inf instead of failing.")] = False,
-    tails: Annotated[Optional[str], typer.Option(help="quantile/copula: extrapolate (default) "
+    key: Annotated[str | None, typer.Option(help="Array name inside an .npz file.")] = None,
+    dropna: Annotated[bool, typer.Option(help="Skip rows with NaN/inf instead of failing.")
+                      ] = False,
+    tails: Annotated[str | None, typer.Option(help="quantile/copula: extrapolate (default) "
                                                  "or clip.")] = None,
-    family: Annotated[Optional[str], typer.Option(help="parametric: scipy family, e.g. "
+    family: Annotated[str | None, typer.Option(help="parametric: scipy family, e.g. "
                                                   "gamma (default norm).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Learned: TOML file of training "
+    config: Annotated[Path | None, typer.Option(help="Learned: TOML file of training "
                                                    "settings; flags override it.")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Learned: step budget.")] = None,
-    time_budget: Annotated[Optional[float], typer.Option(help="Learned: seconds of training "
+    steps: Annotated[int | None, typer.Option(help="Learned: step budget.")] = None,
+    time_budget: Annotated[float | None, typer.Option(help="Learned: seconds of training "
                                                          "(default 60 when no --steps).")] = None,
-    net: Annotated[Optional[str], typer.Option(help="Learned: network key (default auto: "
+    net: Annotated[str | None, typer.Option(help="Learned: network key (default auto: "
                                                "monotone for 1-D, else mlp).")] = None,
-    width: Annotated[Optional[int], typer.Option(help="Learned: hidden width (default: the net's own).")] = None,
-    depth: Annotated[Optional[int], typer.Option(help="Learned: hidden layers (default: the net's own).")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learned: Adam learning rate (1e-2 for the monotone net, else 2e-3).")
+    width: Annotated[int | None, typer.Option(help="Learned: hidden width (default: the "
+                                              "net's own).")] = None,
+    depth: Annotated[int | None, typer.Option(help="Learned: hidden layers (default: the "
+                                              "net's own).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learned: Adam learning rate (1e-2 for "
+                                             "the monotone net, else 2e-3).")
                   ] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Learned: batch size (default: by loss, 512–16384).")
+    batch_size: Annotated[int | None, typer.Option(help="Learned: batch size (default: by "
+                                                   "loss, 512–16384).")
                           ] = None,
-    holdout: Annotated[Optional[float], typer.Option(help="Learned: held-out share of a data "
+    holdout: Annotated[float | None, typer.Option(help="Learned: held-out share of a data "
                                                      "file (0.1).")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="Learned: torch CPU threads.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="Learned: cpu, cuda or auto (cpu).")
+    threads: Annotated[int | None, typer.Option(help="Learned: torch CPU threads.")] = None,
+    device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (cpu).")
                       ] = None,
     resume: Annotated[bool, typer.Option(help="Learned: continue the run checkpointed in "
                                          "--out.")] = False,
@@ -142,9 +147,9 @@ def fit(
 def sample(
     model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
     n: Annotated[int, typer.Option("-n", "--n", help="Number of samples.")],
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="Output .csv/.tsv/.npy/"
+    out_path: Annotated[Path | None, typer.Option("--out", help="Output .csv/.tsv/.npy/"
                                                      ".parquet; default CSV to stdout.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed; same seed, same samples.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed; same seed, same samples.")] = None,
     chunk_size: Annotated[int, typer.Option(help="Rows per chunk (memory bound); does not "
                                             "change the samples.")] = 65536,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
@@ -169,9 +174,9 @@ def transform(
     from_: Annotated[str, typer.Option("--from", help="Distribution of the input, e.g. "
                                        "uniform, norm, gamma(a=2).")],
     to: Annotated[str, typer.Option("--to", help="Distribution to map to.")],
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="Output file; default "
+    out_path: Annotated[Path | None, typer.Option("--out", help="Output file; default "
                                                      "CSV to stdout.")] = None,
-    columns: Annotated[Optional[str], typer.Option(help="Columns to transform.")] = None,
+    columns: Annotated[str | None, typer.Option(help="Columns to transform.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Map values exactly: y = F_to⁻¹(F_from(x)), accurate in both tails (the note's step 1)."""
@@ -231,13 +236,13 @@ def info(model: Annotated[Path, typer.Argument(help="Model folder or .safetensor
 @_errors
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
-    data: Annotated[Optional[str], typer.Argument(help="Real data to compare with (file, "
+    data: Annotated[str | None, typer.Argument(help="Real data to compare with (file, "
                                                   "built-in, spec); default the model's own "
                                                   "built-in target.")] = None,
     n: Annotated[int, typer.Option("-n", "--n", help="Sample size of every figure.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of every sample drawn.")] = 0,
-    columns: Annotated[Optional[str], typer.Option(help="Columns of DATA to use.")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures "
+    columns: Annotated[str | None, typer.Option(help="Columns of DATA to use.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures "
                                                      "as JSON here.")] = None,
 ) -> None:
     """Every metric of MODEL against DATA, beside its two-sample noise floor, with a verdict."""
@@ -270,7 +275,7 @@ def _model_target(fitted) -> str:
 @_errors
 def report(
     model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
-    data: Annotated[Optional[str], typer.Option(help="Real data to compare with; default the "
+    data: Annotated[str | None, typer.Option(help="Real data to compare with; default the "
                                                 "model's own built-in target.")] = None,
     out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
         "report.html"),

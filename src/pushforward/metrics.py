@@ -164,7 +164,8 @@ def ks_floor(n: int, m: int | None = None) -> float:
     return KS_MEAN * math.sqrt(1 / n + (1 / m if m else 0.0))
 
 
-def exact_map_error(g: Callable[[np.ndarray], np.ndarray], ppf: Callable, noise) -> dict[str, float]:
+def exact_map_error(g: Callable[[np.ndarray], np.ndarray], ppf: Callable,
+                    noise) -> dict[str, float]:
     """max and mean |G(z_u) − F⁻¹(u)| over 981 points u ∈ [0.01, 0.99] (``MEASURES.md``).
 
     ``g`` maps noise values (n, 1) to data; ``noise`` is the noise whose quantile u gives z_u.

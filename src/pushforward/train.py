@@ -106,8 +106,13 @@ class _Progress:
         self.bar = None
         if console is None or not console.is_terminal:
             return
-        from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("step {task.fields[step]}"), BarColumn(),
                             TextColumn("loss {task.fields[loss]}"),

@@ -10,7 +10,6 @@ from torch import nn
 
 from .base import Objective
 
-
 # Default batch per step by the loss's cost: histogram losses are O(n + bins) and their noise
 # falls with n, so large batches pay; sorting is O(n log n); kernels and Sinkhorn are O(n²).
 _BATCH = {"hist-js": 16384, "hist-kl": 16384, "sliced-js": 4096, "sliced-kl": 4096,
