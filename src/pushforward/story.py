@@ -99,7 +99,8 @@ def write_story(path: str | os.PathLike, figures: dict[str, Any]) -> Path:
     parts += ["<h2>4. A 2-D target: three ways to learn it</h2>",
               "<p>The WGAN-GP toy <code>8gaussians</code>, learned by the note's divergence "
               "made sliced (<code>sliced-js</code>), by an adversarial critic "
-              "(<code>wgan-gp</code>, its critic drawn as contours) and by flow matching (its "
+              "(<code>wgan-gp</code> with the toy penalty λ = 0.1, its critic drawn as contours) "
+              "and by flow matching (its "
               "velocity field drawn as arrows). ed_ratio 1.0 means as close to held-out data "
               "as real data of the same size.</p>",
               _table(["method", "ed_ratio", "modes covered", "high-quality points", "training"],
