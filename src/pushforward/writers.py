@@ -45,14 +45,12 @@ def write_samples(
         raise PushforwardError(f"{path}: unknown output format {ext!r}; use one of {FORMATS}")
     with _io.atomic_path(path) as tmp:
         if ext == ".npy":
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64,
-                                            shape=(n, len(columns)))
-            i = 0
-            for c in chunks:
-                out[i : i + len(c)] = c
-                i += len(c)
-            out.flush()
-            del out
+            # header, then the rows chunk by chunk: memory stays one chunk whatever n is
+            header = {"descr": "<f8", "fortran_order": False, "shape": (n, len(columns))}
+            with open(tmp, "wb") as f:
+                np.lib.format.write_array_header_1_0(f, header)
+                for c in chunks:
+                    f.write(np.ascontiguousarray(c, dtype="<f8").tobytes())
         elif ext == ".parquet":
             _write_parquet(chunks, tmp, columns)
         else:
