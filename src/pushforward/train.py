@@ -74,7 +74,7 @@ class LoopSettings:
 
 @dataclass
 class TrainResult:
-    """The trained generator (best EMA weights), the history and why training ended."""
+    """The trained generator (EMA weights), the history and why training ended."""
 
     generator: nn.Module
     history: History
@@ -166,7 +166,8 @@ def train(
         meta: JSON settings stored in the checkpoint and checked on resume.
 
     Returns:
-        :class:`TrainResult` with the generator holding the best EMA weights.
+        :class:`TrainResult`; its generator holds the EMA weights: the best validated ones after
+        an early stop, else the final ones unless the best validated clearly (20 %) better.
     """
     s = settings
     if s.steps is None and s.time_budget is None:
