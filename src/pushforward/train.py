@@ -6,10 +6,16 @@ generator's loss for a batch. The loop owns the rest, once:
 - Adam with a cosine decay to 5 % of the learning rate over the budget;
 - an exponential moving average (EMA) of the weights, used for validation and sampling;
 - budgets: ``steps`` and/or ``time_budget`` seconds (the first reached ends training);
-- validation every ``eval_every`` steps: energy distance between EMA samples (fixed noise) and the
-  held-out sample; training stops early after ``patience`` validations without improvement and
-  then returns the best EMA weights; a run that uses its whole budget returns its final EMA
-  weights unless the best ones validated clearly (20 %) better;
+- validation every ``eval_every`` steps: energy distance ED² between EMA samples (fixed noise) and
+  the held-out sample. Training stops early after ``patience`` checks without a new minimum, but
+  only in the second half of the budget (:data:`EARLY_STOP_FROM`): at a high learning rate runs
+  often sit on a plateau and then break through (measured on circles: ed_ratio ≈ 8 for 20 s,
+  then 0.7). The loop returns its final EMA weights unless the best ones validated better by
+  more than :data:`NOISE_MARGIN` times the validation's own noise level, the expected ED²
+  between two real samples of the validation's size, (1/n + 1/m)·E‖Y − Y′‖. A single check on a
+  few thousand points is noisy and the best of many checks is an extreme draw: measured on
+  moons, a lucky early check picked weights scoring ed_ratio 1.83 where the final ones scored
+  0.51;
 - checkpoints (atomic) every ``checkpoint_every`` seconds, at the end and on Ctrl-C; ``resume``
   continues from one. Every step's randomness is drawn from ``SeedSequence([seed, step])``, so a
   resumed run with a step budget ends with exactly the weights of an uninterrupted one (CPU);
@@ -38,6 +44,8 @@ from .objectives import Objective
 CHECKPOINT = "checkpoint.safetensors"
 SNAPSHOT_POINTS = 500  # generated points kept per validation, for the training animation
 MAX_SNAPSHOTS = 24
+EARLY_STOP_FROM = 0.5  # share of the budget before which training never stops early
+NOISE_MARGIN = 2.0  # the best check must beat the final one by this many noise levels
 
 
 @dataclass
@@ -97,6 +105,20 @@ def _energy(x: torch.Tensor, y: torch.Tensor) -> float:
     """ED² (V-statistic) in float64, without gradients; small validation samples only."""
     x, y = x.double(), y.double()
     return float(2 * torch.cdist(x, y).mean() - torch.cdist(x, x).mean() - torch.cdist(y, y).mean())
+
+
+def validation_noise(y: torch.Tensor, n: int) -> float:
+    """E[ED²] between n real points and the sample ``y`` (m points) of one distribution.
+
+    For the V-statistic, E[ED²(X, Y)] = (1/n + 1/m)·E‖Y − Y′‖ when X and Y share a law; its
+    fluctuations are of the same size, so validation differences below it are noise.
+    E‖Y − Y′‖ is estimated from ``y``'s own pairs (diagonal excluded).
+    """
+    m = len(y)
+    if m < 2:
+        return 0.0
+    pair_mean = float(torch.cdist(y.double(), y.double()).mean()) * m / (m - 1)
+    return (1 / max(n, 1) + 1 / m) * pair_mean
 
 
 class _Progress:
@@ -166,8 +188,8 @@ def train(
         meta: JSON settings stored in the checkpoint and checked on resume.
 
     Returns:
-        :class:`TrainResult`; its generator holds the EMA weights: the best validated ones after
-        an early stop, else the final ones unless the best validated clearly (20 %) better.
+        :class:`TrainResult`; its generator holds the final EMA weights, or the best validated
+        ones where they validated better by more than the validation's noise level.
     """
     s = settings
     if s.steps is None and s.time_budget is None:
@@ -273,7 +295,7 @@ def train(
                     best = copy.deepcopy(ema.state_dict())
                 else:
                     bad_evals += 1
-                if bad_evals >= s.patience:
+                if bad_evals >= s.patience and done_fraction() >= EARLY_STOP_FROM:
                     stopped = f"early stop: no validation gain in {s.patience} checks"
                     break
             progress.update(step, elapsed(), lv, val)
@@ -291,10 +313,10 @@ def train(
         progress.close()
     if ckpt is not None:
         save_state(ckpt, state())
-    # Validation on a few thousand points is noisy: the "best" check can be a lucky draw. Keep
-    # the final EMA weights unless the best ones were clearly better (by 20 %).
+    # Validation on a few thousand points is noisy: keep the final EMA weights unless the best
+    # ones were better by more than that noise.
     final_val = history.val_energy[-1] if history.val_energy else math.inf
-    if not (stopped == "budget" and final_val <= best_energy / 0.8):
+    if best_energy < final_val - NOISE_MARGIN * validation_noise(y_val, len(z_val)):
         ema.load_state_dict(best)
     return TrainResult(ema, history, stopped, step, elapsed(), best_energy,
                        _thin_snapshots(snapshots, MAX_SNAPSHOTS))

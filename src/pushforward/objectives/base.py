@@ -26,6 +26,9 @@ class Objective:
     generator_betas: tuple[float, float] | None = None
     #: the generator network's options when the run leaves them unset (``{"activation": ...}``)
     net_options: dict[str, Any] = {}
+    #: the generator's learning rate when neither the run nor the network names one (None: the
+    #: loop's default)
+    default_lr: float | None = None
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""

@@ -257,6 +257,10 @@ class FlowMatching(Objective):
     description = "flow matching (I-CFM): a velocity field on straight noise-to-data paths"
     default_net = "time-mlp"
     map_kind = "flow"
+    #: 64 random Fourier features of x (scale 1): 60 s of OT-CFM, hold-out ed_ratio / C2ST
+    #: without → with: rings 1.67 / 0.64 → 1.31 / 0.51 (the inner rings no longer blur),
+    #: checkerboard 1.70 / 0.54 → 1.60 / 0.51, 2spirals 1.72 / 0.58 → 1.55 / 0.50
+    net_options = {"features": 64, "feature_scale": 1.0}
 
     def __init__(self, *, sigma: float = 0.0, solver: str = "midpoint", ode_steps: int = 8,
                  rtol: float = 1e-5, atol: float = 1e-5):
