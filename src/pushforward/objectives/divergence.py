@@ -17,7 +17,7 @@ _BATCH = {"hist-js": 16384, "hist-kl": 16384, "sliced-js": 4096, "sliced-kl": 40
 # Learning rates other than the loop's 2e-3. A sliced histogram divergence averages bounded 1-D
 # JS/KL values over many directions, so its gradient is small and a plain MLP sits longer on
 # plateaus: on circles (30 s, ed_ratio on the hold-out) sliced-js scored 2.2 at 2e-3 (a filled
-# disc) and 1.16 at 5e-3, with no loss on rings, moons or 2spirals (1.43/1.44/1.15 → 1.54/1.26/1.22).
+# disc) and 1.16 at 5e-3, no worse on rings, moons or 2spirals (1.43/1.44/1.15 → 1.54/1.26/1.22).
 _LR = {"sliced-js": 5e-3, "sliced-kl": 5e-3}
 
 
