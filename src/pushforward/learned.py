@@ -47,7 +47,9 @@ class TrainConfig:
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
             ``DEFAULT_TIME_BUDGET`` (60) seconds.
         holdout: share of a finite data set kept out of training (validation and summary).
-        eval_every, patience: validation cadence (steps) and early-stopping patience (checks).
+        eval_every, patience: validation cadence (steps) and early-stopping patience (checks;
+            training stops early only in the second half of its budget, see
+            :mod:`pushforward.train`).
         ema: decay of the exponential moving average of the weights used for sampling.
         checkpoint_every: seconds between checkpoints.
         threads: torch CPU threads (None: torch's default).
