@@ -14,7 +14,7 @@ generator's loss for a batch. The loop owns the rest, once:
   more than :data:`NOISE_MARGIN` times the validation's own noise level, the expected ED²
   between two real samples of the validation's size, (1/n + 1/m)·E‖Y − Y′‖. A single check on a
   few thousand points is noisy and the best of many checks is an extreme draw: measured on
-  moons, a lucky early check picked weights scoring ed_ratio 1.83 where the final ones scored
+  moons, a lucky early check picked weights scoring ed_ratio 1.83 where later ones scored
   0.51;
 - checkpoints (atomic) every ``checkpoint_every`` seconds, at the end and on Ctrl-C; ``resume``
   continues from one. Every step's randomness is drawn from ``SeedSequence([seed, step])``, so a
