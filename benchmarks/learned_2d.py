@@ -75,7 +75,7 @@ MODES = {
                              dtype=float) / 2.828, 0.05 / 2.828),
 }
 CACHE = Path(__file__).parent / ".cache" / "learned_2d"
-PROTOCOL = 4  # cached cells from an older protocol are recomputed
+PROTOCOL = 5  # cached cells from an older protocol are recomputed
 
 
 class Scorer:

@@ -113,11 +113,24 @@ class Frozen(MomentMatch):
         return 0.0 * super().loss(generator, z, y, rng=rng, progress=progress)
 
 
-def test_early_stopping_waits_for_the_second_half_of_the_budget(tmp_path):
+def test_a_run_that_does_not_get_worse_uses_its_whole_budget(tmp_path):
+    # validation never improves, but never gets worse either: no early stop (patience 2)
     res, _, _ = _run(tmp_path, 200, Frozen(), patience=2)
+    assert res.stopped == "budget" and res.steps == 200
+
+
+@pytest.mark.parametrize("drift_from", [0.1, 0.7])
+def test_early_stopping_waits_for_the_second_half_and_a_clear_loss(tmp_path, drift_from):
+    class Late(MomentMatch):
+        def loss(self, generator, z, y, *, rng, progress):
+            shift = 3.0 if progress > drift_from else 0.0
+            return super().loss(generator, z, y + shift, rng=rng, progress=progress)
+
+    res, _, _ = _run(tmp_path, 400, Late(), patience=8, lr=5e-2)
     assert res.stopped.startswith("early stop")
-    # checks every 5 steps, patience 2: without the rule it would stop at step 15
-    assert res.steps == pytest.approx(EARLY_STOP_FROM * 200, abs=5)
+    # checks every 5 steps: stops a few checks after the drift, never before half the budget
+    start = max(EARLY_STOP_FROM, drift_from) * 400
+    assert start <= res.steps < start + 80
 
 
 class Drift(MomentMatch):
