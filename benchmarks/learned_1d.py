@@ -29,7 +29,7 @@ from scipy import stats
 import pushforward
 from pushforward.data.noise import get_noise
 from pushforward.losses import LOSSES
-from pushforward.metrics import exact_map_error, ks_floor, ks_one_sample
+from pushforward.metrics import energy_distance_sq, exact_map_error, ks_floor, ks_one_sample
 from pushforward.nets import NETS
 from pushforward.objectives.divergence import Divergence
 from pushforward.train import LoopSettings, train, validation_noise
@@ -103,9 +103,7 @@ def section4(budget: float, losses: list[str]) -> None:
             with torch.no_grad():
                 net[-1].bias += 10.0  # 10 standard deviations away from the data
             with torch.no_grad():
-                y0 = net(z_val)
-                start = float(2 * torch.cdist(y0, y_val).mean() - torch.cdist(y0, y0).mean()
-                              - torch.cdist(y_val, y_val).mean())
+                start = energy_distance_sq(net(z_val).numpy(), y_val.numpy())
             obj = Divergence(key)
             settings = LoopSettings(steps=None, time_budget=budget,
                                     lr=obj.default_lr or 2e-3, batch_size=obj.batch_size(d),
