@@ -107,7 +107,7 @@ def section4(budget: float, losses: list[str], seeds: int) -> None:
                 start = energy_distance_sq(net(z_val).numpy(), y_val.numpy())
             obj = Divergence(key)
             settings = LoopSettings(steps=None, time_budget=budget,
-                                    lr=obj.default_lr or 2e-3, batch_size=obj.batch_size(d),
+                                    lr=obj.learning_rate(d) or 2e-3, batch_size=obj.batch_size(d),
                                     ema=0.999, eval_every=eval_every, patience=10**9,
                                     checkpoint_every=1e9, seed=seed)
 

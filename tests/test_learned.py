@@ -37,6 +37,17 @@ def test_learned_model_saves_and_loads_identically(gauss_map, tmp_path):
     assert m2.history["loss"] and m2.settings["train"]["steps"] == 300
 
 
+def test_resolved_learning_rate_and_batch_size_are_recorded(gauss_map):
+    # sliced-js's own rate depends on the dimension: 2e-2 for 2-D data, 5e-3 otherwise
+    assert gauss_map.settings["train"]["lr"] == pytest.approx(2e-2)
+    assert gauss_map.settings["train"]["batch_size"] == 256
+    x3 = np.random.default_rng(1).normal(size=(400, 3))
+    m = pushforward.fit(x3, method="sliced-js", steps=2, seed=0)
+    assert m.settings["train"]["lr"] == pytest.approx(5e-3)
+    assert m.settings["train"]["batch_size"] == 1024
+    assert pushforward.fit(x3, method="energy", steps=2, seed=0).settings["train"]["lr"] == 2e-3
+
+
 def test_data_scale_does_not_matter():
     # standardisation inside: the same data ×1000 gives the same map ×1000
     small = pushforward.fit(GAUSS[:500], method="energy", steps=20, seed=1, batch_size=64)

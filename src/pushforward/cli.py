@@ -96,7 +96,8 @@ def fit(
     depth: Annotated[int | None, typer.Option(help="Learned: hidden layers (default: the "
                                               "net's own).")] = None,
     lr: Annotated[float | None, typer.Option(help="Learned: Adam learning rate (1e-2 for "
-                                             "the monotone net, 5e-3 for sliced-js/-kl, "
+                                             "the monotone net, 5e-3 for sliced-js/-kl "
+                                             "(2e-2 for sliced-js in 2-D), "
                                              "else 2e-3).")
                   ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Learned: batch size (default: by "

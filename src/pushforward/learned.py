@@ -41,7 +41,7 @@ class TrainConfig:
             defaults, see ``pushforward list``).
         lr: Adam's learning rate, cosine-decayed to 5 % over the budget (None: 1e-2 for the
             ``monotone`` net, whose few parameters move far, else the objective's own (5e-3 for
-            ``sliced-js`` and ``sliced-kl``) or 2e-3).
+            ``sliced-js`` and ``sliced-kl``, 2e-2 for ``sliced-js`` on 2-D data) or 2e-3).
         batch_size: noise and target samples per step (None: the objective's default, from
             16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
@@ -341,11 +341,15 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     z_val = torch.as_tensor(nz.sample(n_val, latent_dim, seed=seed + 7), dtype=dtype,
                             device=device)
     y_val = to_t(held[:n_val])
-    settings = {"train": {**dataclasses.asdict(config), "net": net_name},
+    lr = (config.lr or getattr(net, "default_lr", None)
+          or objective.learning_rate(source.dim) or DEFAULT_LR)
+    batch_size = config.batch_size or objective.batch_size(source.dim)
+    # the resolved settings: defaults chosen from the data and method are written out as used
+    settings = {"train": {**dataclasses.asdict(config), "net": net_name, "lr": lr,
+                          "batch_size": batch_size},
                 "objective": objective.settings()}
-    lr = config.lr or getattr(net, "default_lr", None) or objective.default_lr or DEFAULT_LR
     loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=lr,
-                        batch_size=config.batch_size or objective.batch_size(source.dim),
+                        batch_size=batch_size,
                         ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
                         checkpoint_every=config.checkpoint_every, seed=seed)

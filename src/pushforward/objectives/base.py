@@ -34,6 +34,11 @@ class Objective:
         """The batch size used when the run's ``batch_size`` is None."""
         return 1024
 
+    def learning_rate(self, dim: int) -> float | None:
+        """The generator's learning rate for d-dimensional data when the run and the network
+        name none (None: the loop's default); ``default_lr`` unless a subclass knows better."""
+        return self.default_lr
+
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
               seed: int) -> None:
         """Build extra modules and optimisers (called once before training or resuming)."""
