@@ -3,6 +3,7 @@
     python benchmarks/learned_2d.py                       # every method × nine targets
     python benchmarks/learned_2d.py --methods wgan-gp,ot-flow-matching --targets moons
     python benchmarks/learned_2d.py --smoke               # seconds, for CI
+    python benchmarks/learned_2d.py --methods sliced-js --perfect 10   # + the protocol's noise
 
 Budgets: 120 s of training for the adversarial and flow-matching methods, 60 s for the losses
 (``--budget`` sets one for all), 2 CPU threads. Each cell (method, target, budget, seed, options)
@@ -22,6 +23,9 @@ Per cell:
   and the final model (best EMA weights) with the full protocol. The time is that of the first
   scored point at or below the level ("–": not within the budget), so it is resolved to those
   points: 10, 20, 40, 60, 90 and 120 s at the default budget.
+
+``--perfect K`` also scores K perfect models per target, whose "samples" are fresh draws of the
+target: the spread of their ed_ratio is what the protocol cannot resolve.
 
 Method options used here (``BENCH_OPTIONS``): ``wgan-gp`` runs with the toy-data penalty
 λ = 0.1 of the reference ``gan_toy.py`` (the method's default is the paper's λ = 10).
@@ -126,6 +130,22 @@ class Snapshots:
             self.taken.append((elapsed, int(st["step"]), st["ema"]))
             while self._next < len(self.times) and elapsed >= self.times[self._next]:
                 self._next += 1
+
+
+class RealDraws:
+    """A perfect model: its "samples" are fresh draws of the target itself (seeds far from the
+    scorer's), so its ed_ratio shows the protocol's own noise."""
+
+    def __init__(self, target: str, offset: int):
+        self.src, self.offset = pushforward.load_source(target), offset
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        return self.src.draw(n, seed=self.offset + seed)
+
+
+def perfect_band(scorer: Scorer, target: str, repeats: int) -> list[float]:
+    """ed_ratio of ``repeats`` independent perfect models under the full protocol."""
+    return [scorer.ratio(RealDraws(target, 1_000_000 * (k + 1))) for k in range(repeats)]
 
 
 def sample_seconds(fitted, n: int = 10_000) -> float:
@@ -270,6 +290,9 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     ap.add_argument("--fresh", action="store_true", help="ignore cached cells")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the bars: 2)")
+    ap.add_argument("--perfect", type=int, default=0, metavar="K",
+                    help="also score K perfect models (fresh real draws) per target: the range "
+                         "of ed_ratio that is noise")
     ap.add_argument("--options", type=json.loads, default={},
                     help='extra fit options as JSON, e.g. \'{"lr": 1e-3}\' (cached apart)')
     args = ap.parse_args()
@@ -299,6 +322,14 @@ def main() -> None:
     for lv in LEVELS:
         print(f"\ntime to ed_ratio {lv:g} (s of training; – not within the budget)\n")
         print(table(results, methods, targets, f"time_to_{lv:g}", ".3g"))
+    if args.perfect:
+        print(f"\nperfect models (fresh real draws), {args.perfect} per target: ed_ratio "
+              "min / median / max under the same protocol\n")
+        for t in targets:
+            if (t, args.seed, n) not in scorers:
+                scorers[(t, args.seed, n)] = Scorer(t, args.seed, n)
+            band = perfect_band(scorers[(t, args.seed, n)], t, args.perfect)
+            print(f"{t:<13} {min(band):.2f} / {np.median(band):.2f} / {max(band):.2f}", flush=True)
     print("\nspeed and mode coverage\n")
     print(speed_table(results, methods))
     print()
