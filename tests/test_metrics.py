@@ -22,6 +22,10 @@ def test_energy_distance_chunking_does_not_change_the_value():
     b = metrics.energy_distance_sq(x, y, chunk=10_000)
     assert a == pytest.approx(b, rel=1e-12)
     assert metrics.energy_distance_sq(x, x) == pytest.approx(0.0, abs=1e-12)
+    # many dimensions take the matrix-product formula, also whatever the chunk size
+    x, y = rng.normal(size=(257, 20)), rng.normal(size=(100, 20)) + 0.1
+    a = metrics.energy_distance_sq(x, y, chunk=7)
+    assert a == pytest.approx(metrics.energy_distance_sq(x, y, chunk=10_000), rel=1e-9)
 
 
 def _draw(shift):

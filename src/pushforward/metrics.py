@@ -22,9 +22,14 @@ KS_MEAN = math.sqrt(math.pi / 2) * math.log(2)
 
 
 def _mean_pairwise_distance(x: torch.Tensor, y: torch.Tensor, chunk: int) -> float:
+    # One distance formula whatever the chunk size (cdist's default switches on the row count).
+    # In few dimensions the direct difference is exact (a point's distance to itself is 0) and
+    # faster; in many, ‖x‖² + ‖y‖² − 2x·y by matrix product is ~3× faster at 64-D and errs by
+    # ~1e-8 per pair, far below any sampling noise.
+    mode = "donot_use_mm_for_euclid_dist" if x.shape[1] <= 8 else "use_mm_for_euclid_dist"
     total = 0.0
     for i in range(0, len(x), chunk):
-        total += float(torch.cdist(x[i : i + chunk], y).sum())
+        total += float(torch.cdist(x[i : i + chunk], y, compute_mode=mode).sum())
     return total / (len(x) * len(y))
 
 
