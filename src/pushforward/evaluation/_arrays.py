@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import PushforwardError
+from ..metrics import pairwise_distances
 
 #: Bytes of one block of pairwise distances: 10⁴ × 10⁴ pairs go through in ~80 MB blocks.
 BLOCK_BYTES = 80 * 2**20
@@ -39,7 +40,7 @@ def distance_blocks(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[int, torch.T
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     rows = max(1, BLOCK_BYTES // (8 * max(1, len(y))))
     for i in range(0, len(x), rows):
-        yield i, torch.cdist(xt[i : i + rows], yt)
+        yield i, pairwise_distances(xt[i : i + rows], yt)
 
 
 def kth_neighbour_distance(x: np.ndarray, k: int) -> np.ndarray:
@@ -74,9 +75,9 @@ def pair_mean(x: np.ndarray, y: np.ndarray | None,
     total = 0.0
     for i in range(0, len(x), rows):
         block = xt[i : i + rows]
-        total += float(fn(torch.cdist(block, block)).sum())
+        total += float(fn(pairwise_distances(block, block)).sum())
         if i + rows < len(x):
-            total += 2 * float(fn(torch.cdist(block, xt[i + rows :])).sum())
+            total += 2 * float(fn(pairwise_distances(block, xt[i + rows :])).sum())
     return total / len(x) ** 2
 
 
