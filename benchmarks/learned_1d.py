@@ -29,6 +29,7 @@ from scipy import stats
 
 import pushforward
 from pushforward.data.noise import get_noise
+from pushforward.learned import DEFAULT_LR
 from pushforward.losses import LOSSES
 from pushforward.metrics import energy_distance_sq, exact_map_error, ks_floor, ks_one_sample
 from pushforward.nets import NETS
@@ -107,7 +108,8 @@ def section4(budget: float, losses: list[str], seeds: int) -> None:
                 start = energy_distance_sq(net(z_val).numpy(), y_val.numpy())
             obj = Divergence(key)
             settings = LoopSettings(steps=None, time_budget=budget,
-                                    lr=obj.learning_rate(d) or 2e-3, batch_size=obj.batch_size(d),
+                                    lr=obj.learning_rate(d) or DEFAULT_LR,
+                                    batch_size=obj.batch_size(d),
                                     ema=0.999, eval_every=eval_every, patience=10**9,
                                     checkpoint_every=1e9, seed=seed)
 

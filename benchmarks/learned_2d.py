@@ -136,16 +136,16 @@ class RealDraws:
     """A perfect model: its "samples" are fresh draws of the target itself (seeds far from the
     scorer's), so its ed_ratio shows the protocol's own noise."""
 
-    def __init__(self, target: str, offset: int):
-        self.src, self.offset = pushforward.load_source(target), offset
+    def __init__(self, src, offset: int):
+        self.src, self.offset = src, offset
 
     def sample(self, n: int, seed: int) -> np.ndarray:
         return self.src.draw(n, seed=self.offset + seed)
 
 
-def perfect_band(scorer: Scorer, target: str, repeats: int) -> list[float]:
+def perfect_band(scorer: Scorer, repeats: int) -> list[float]:
     """ed_ratio of ``repeats`` independent perfect models under the full protocol."""
-    return [scorer.ratio(RealDraws(target, 1_000_000 * (k + 1))) for k in range(repeats)]
+    return [scorer.ratio(RealDraws(scorer.src, 1_000_000 * (k + 1))) for k in range(repeats)]
 
 
 def sample_seconds(fitted, n: int = 10_000) -> float:
@@ -328,7 +328,7 @@ def main() -> None:
         for t in targets:
             if (t, args.seed, n) not in scorers:
                 scorers[(t, args.seed, n)] = Scorer(t, args.seed, n)
-            band = perfect_band(scorers[(t, args.seed, n)], t, args.perfect)
+            band = perfect_band(scorers[(t, args.seed, n)], args.perfect)
             print(f"{t:<13} {min(band):.2f} / {np.median(band):.2f} / {max(band):.2f}", flush=True)
     print("\nspeed and mode coverage\n")
     print(speed_table(results, methods))
