@@ -4,6 +4,7 @@
     python benchmarks/learned_2d.py --methods wgan-gp,ot-flow-matching --targets moons
     python benchmarks/learned_2d.py --smoke               # seconds, for CI
     python benchmarks/learned_2d.py --methods sliced-js --perfect 10   # + the protocol's noise
+    python benchmarks/learned_2d.py --methods hist-js,sliced-js --seeds 3  # bars on 3 seeds' mean
 
 Budgets: 120 s of training for the adversarial and flow-matching methods, 60 s for the losses
 (``--budget`` sets one for all), 2 CPU threads. Each cell (method, target, budget, seed, options)
@@ -25,7 +26,11 @@ Per cell:
   points: 10, 20, 40, 60, 90 and 120 s at the default budget.
 
 ``--perfect K`` also scores K perfect models per target, whose "samples" are fresh draws of the
-target: the spread of their ed_ratio is what the protocol cannot resolve.
+target: the spread of their ed_ratio is what the protocol cannot resolve. ``--seeds K`` runs every
+cell with K seeds (each seed changes the initial weights, the batches, the test sample and the
+floor), prints each seed's table and their mean, and judges the bars on the mean: MEASURES.md
+asks for an average over training seeds before a bar, and a single training run's ed_ratio moves
+as much as the protocol's.
 
 Method options used here (``BENCH_OPTIONS``): ``wgan-gp`` runs with the toy-data penalty
 λ = 0.1 of the reference ``gan_toy.py`` (the method's default is the paper's λ = 10).
@@ -278,6 +283,23 @@ def bars(results: list[dict], targets: list[str]) -> list[str]:
     return out
 
 
+def mean_over_seeds(runs: list[list[dict]]) -> list[dict]:
+    """One record per (method, target): ed_ratio and steps/s averaged over the seeds' runs, the
+    seeds' values beside it, the slowest sampling, and the slowest seed's time to each level (None
+    if one never got there). Mode coverage stays the first seed's."""
+    out = []
+    for cells in zip(*runs, strict=True):
+        r = {**cells[0], "ed_ratio": float(np.mean([c["ed_ratio"] for c in cells])),
+             "seeds": [c["ed_ratio"] for c in cells],
+             "steps_per_s": float(np.mean([c["steps_per_s"] for c in cells])),
+             "sample_s": max(c["sample_s"] for c in cells)}
+        for lv in LEVELS:
+            times = [c[f"time_to_{lv:g}"] for c in cells]
+            r[f"time_to_{lv:g}"] = None if None in times else max(times)
+        out.append(r)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", default=",".join([*LOSSES, *GENERATIVE]))
@@ -285,51 +307,74 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=None,
                     help="training seconds per cell (default: 120 for adversarial and flow "
                          "methods, 60 for losses)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="the first seed")
+    ap.add_argument("--seeds", type=int, default=1, metavar="K",
+                    help="train and score every cell with seeds SEED … SEED+K−1 (weights, "
+                         "batches, test sample and floor) and judge the bars on the mean")
     ap.add_argument("--n", type=int, default=10_000, help="points per ed_ratio sample")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     ap.add_argument("--fresh", action="store_true", help="ignore cached cells")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the bars: 2)")
     ap.add_argument("--perfect", type=int, default=0, metavar="K",
-                    help="also score K perfect models (fresh real draws) per target: the range "
-                         "of ed_ratio that is noise")
+                    help="also score K perfect models (fresh real draws) per target and seed: "
+                         "the range of ed_ratio that is noise")
     ap.add_argument("--options", type=json.loads, default={},
                     help='extra fit options as JSON, e.g. \'{"lr": 1e-3}\' (cached apart)')
     args = ap.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     targets = [t for t in args.targets.split(",") if t]
+    seeds = list(range(args.seed, args.seed + max(args.seeds, 1)))
     n = 500 if args.smoke else args.n
     torch.set_num_threads(args.threads)
     print(f"pushforward {pushforward.__version__}, torch {torch.__version__}, "
-          f"{platform.machine()}, threads {torch.get_num_threads()}, n = {n:,}")
-    results, scorers = [], {}
-    for t in targets:
-        for m in methods:
-            budget = 1.0 if args.smoke else args.budget or BUDGETS.get(m, 60.0)
-            r = cell(m, t, budget, args.seed, n, {**BENCH_OPTIONS.get(m, {}), **args.options},
-                     args.fresh or args.smoke, scorers)
-            results.append(r)
-            cov = r.get("coverage")
-            print(f"{m:<16} {t:<13} ed_ratio {r['ed_ratio']:8.2f}  steps {r['steps']:>6} "
-                  f"({r['steps_per_s']:.0f}/s)  to 3.0: {_fmt(r['time_to_3'], '.3g')} s, "
-                  f"to 1.5: {_fmt(r['time_to_1.5'], '.3g')} s  sample 10⁴: "
-                  f"{r['sample_s']:.2f} s"
-                  + (f"  modes {cov['covered']}/{cov['modes']} "
-                     f"HQ {cov['high_quality']:.0%}" if cov else "")
-                  + f"  ({r['stopped']})", flush=True)
-    print(f"\ned_ratio (n = {n:,}; 1.0 = real data)\n")
-    print(table(results, methods, targets, "ed_ratio"))
+          f"{platform.machine()}, threads {torch.get_num_threads()}, n = {n:,}, "
+          f"seeds {', '.join(map(str, seeds))}")
+    runs, scorers = [], {}
+    for seed in seeds:
+        results = []
+        for t in targets:
+            for m in methods:
+                budget = 1.0 if args.smoke else args.budget or BUDGETS.get(m, 60.0)
+                r = cell(m, t, budget, seed, n, {**BENCH_OPTIONS.get(m, {}), **args.options},
+                         args.fresh or args.smoke, scorers)
+                results.append(r)
+                cov = r.get("coverage")
+                print(f"{m:<16} {t:<13} seed {seed}  ed_ratio {r['ed_ratio']:8.2f}  "
+                      f"steps {r['steps']:>6} ({r['steps_per_s']:.0f}/s)  to 3.0: "
+                      f"{_fmt(r['time_to_3'], '.3g')} s, to 1.5: {_fmt(r['time_to_1.5'], '.3g')} "
+                      f"s  sample 10⁴: {r['sample_s']:.2f} s"
+                      + (f"  modes {cov['covered']}/{cov['modes']} "
+                         f"HQ {cov['high_quality']:.0%}" if cov else "")
+                      + f"  ({r['stopped']})", flush=True)
+        runs.append(results)
+    for seed, results in zip(seeds, runs, strict=True):
+        print(f"\ned_ratio, seed {seed} (n = {n:,}; 1.0 = real data)\n")
+        print(table(results, methods, targets, "ed_ratio"))
+    results = mean_over_seeds(runs) if len(runs) > 1 else runs[0]
+    if len(runs) > 1:
+        print(f"\ned_ratio, mean over seeds {', '.join(map(str, seeds))}\n")
+        print(table(results, methods, targets, "ed_ratio"))
     for lv in LEVELS:
-        print(f"\ntime to ed_ratio {lv:g} (s of training; – not within the budget)\n")
+        print(f"\ntime to ed_ratio {lv:g} (s of training"
+              + ("; the slowest seed" if len(runs) > 1 else "") + "; – not within the budget)\n")
         print(table(results, methods, targets, f"time_to_{lv:g}", ".3g"))
     if args.perfect:
-        print(f"\nperfect models (fresh real draws), {args.perfect} per target: ed_ratio "
-              "min / median / max under the same protocol\n")
+        print(f"\nperfect models (fresh real draws), {args.perfect} per target and seed: ed_ratio "
+              "min / median / max under the same protocol"
+              + ("; mean over the seeds, and its min / max over the models" if len(runs) > 1
+                 else "") + "\n")
         for t in targets:
-            if (t, args.seed, n) not in scorers:
-                scorers[(t, args.seed, n)] = Scorer(t, args.seed, n)
-            band = perfect_band(scorers[(t, args.seed, n)], args.perfect)
-            print(f"{t:<13} {min(band):.2f} / {np.median(band):.2f} / {max(band):.2f}", flush=True)
+            bands = []
+            for seed in seeds:
+                if (t, seed, n) not in scorers:
+                    scorers[(t, seed, n)] = Scorer(t, seed, n)
+                bands.append(perfect_band(scorers[(t, seed, n)], args.perfect))
+            flat = np.concatenate(bands)
+            line = f"{t:<13} {flat.min():.2f} / {np.median(flat):.2f} / {flat.max():.2f}"
+            if len(runs) > 1:
+                means = np.mean(bands, axis=0)  # model k's mean over the seeds
+                line += f"   seed-mean {means.min():.2f} / {means.max():.2f}"
+            print(line, flush=True)
     print("\nspeed and mode coverage\n")
     print(speed_table(results, methods))
     print()

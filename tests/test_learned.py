@@ -41,10 +41,12 @@ def test_resolved_learning_rate_and_batch_size_are_recorded(gauss_map):
     # sliced-js's own rate depends on the dimension: 2e-2 for 2-D data, 5e-3 otherwise
     assert gauss_map.settings["train"]["lr"] == pytest.approx(2e-2)
     assert gauss_map.settings["train"]["batch_size"] == 256
+    assert gauss_map.settings["train"]["lr_end"] == pytest.approx(0.005)  # ends at 1e-4
     x3 = np.random.default_rng(1).normal(size=(400, 3))
     m = pushforward.fit(x3, method="sliced-js", steps=2, seed=0)
     assert m.settings["train"]["lr"] == pytest.approx(5e-3)
     assert m.settings["train"]["batch_size"] == 1024
+    assert m.settings["train"]["lr_end"] == pytest.approx(0.05)
     assert pushforward.fit(x3, method="energy", steps=2, seed=0).settings["train"]["lr"] == 2e-3
 
 

@@ -331,6 +331,15 @@ def test_random_projections_are_orthonormal_blocks_and_seeded():
     assert torch.equal(theta, random_projections(3, 7, generator=35, dtype=F64))
 
 
+def test_random_projections_in_2d_are_evenly_spaced_angles():
+    theta = random_projections(2, 16, generator=36, dtype=F64)
+    torch.testing.assert_close(theta.norm(dim=0), torch.ones(16, dtype=F64))
+    angles = torch.atan2(theta[1], theta[0])
+    torch.testing.assert_close(torch.diff(angles), torch.full((15,), math.pi / 16, dtype=F64))
+    assert 0 <= float(angles[0]) < math.pi / 16  # one random turn of the evenly spaced set
+    assert not torch.equal(theta, random_projections(2, 16, generator=37, dtype=F64))
+
+
 def test_unknown_loss_lists_the_valid_ones():
     with pytest.raises(PushforwardError, match="hist-js"):
         LOSSES.get("histogram")

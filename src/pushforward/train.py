@@ -3,7 +3,7 @@
 The loop knows nothing of the method: an :class:`~pushforward.objectives.Objective` gives the
 generator's loss for a batch. The loop owns the rest, once:
 
-- Adam with a cosine decay to 5 % of the learning rate over the budget;
+- Adam with a cosine decay over the budget to ``lr_end`` (5 %) of the learning rate;
 - an exponential moving average (EMA) of the weights, used for validation and sampling;
 - budgets: ``steps`` and/or ``time_budget`` seconds (the first reached ends training);
 - validation every ``eval_every`` steps: energy distance ED² between EMA samples (fixed noise) and
@@ -80,6 +80,7 @@ class LoopSettings:
     seed: int
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
+    lr_end: float = 0.05  # the cosine decays the rate to this fraction of ``lr``
 
 
 @dataclass
@@ -259,7 +260,8 @@ def train(
         while done_fraction() < 1.0:
             frac = done_fraction()
             for g in opt.param_groups:
-                g["lr"] = s.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+                cosine = 0.5 * (1 + math.cos(math.pi * frac))
+                g["lr"] = s.lr * (s.lr_end + (1 - s.lr_end) * cosine)
             rng = step_generator(s.seed, step, device)
             z = noise(s.batch_size, rng)
             y = batch(s.batch_size, rng)

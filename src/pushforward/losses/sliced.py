@@ -4,7 +4,8 @@ A d-dimensional sample is projected on directions θ_1 … θ_P; each 1-D pair i
 (by sorting for Wasserstein, by the histograms of :mod:`~pushforward.losses.histogram` for
 JS/KL) and the results are averaged. Directions come from :func:`random_projections`: blocks of
 d orthonormal directions (QR of a Gaussian matrix), which cover the sphere more evenly than
-independent directions and so lower the variance of the average. Pass ``projections=`` for a
+independent directions and so lower the variance of the average; in 2-D, P angles evenly spaced
+over the half circle, turned by one random angle. Pass ``projections=`` for a
 fixed, deterministic set; in 1-D the single direction [[1]] is used and the sliced value is the
 exact 1-D value.
 
@@ -46,7 +47,10 @@ def random_projections(d: int, n_projections: int = 64, *, generator: GeneratorL
     """Unit directions in blocks of d orthonormal ones, as the columns of a (d, P) matrix.
 
     Each block is the Q factor of a d × d standard Gaussian matrix, with the signs fixed by the
-    diagonal of R so that it is Haar-distributed.
+    diagonal of R so that it is Haar-distributed. In 2-D the P directions are the angles
+    (φ + k)·π/P, k = 0 … P−1, with one uniform φ ∈ [0, 1): evenly spaced over the half circle
+    (a direction and its opposite give the same 1-D divergence), so each draw covers every
+    orientation, and still uniform on average.
 
     Arguments:
         d: dimension.
@@ -56,7 +60,7 @@ def random_projections(d: int, n_projections: int = 64, *, generator: GeneratorL
         device: device of the result.
 
     Returns:
-        (d, P) tensor with unit columns, orthogonal within each block of d.
+        (d, P) tensor with unit columns, orthogonal within each block of d (d ≥ 3).
 
     References:
         Rowland et al., "Orthogonal estimation of Wasserstein distances", arXiv:1903.03784.
@@ -67,6 +71,12 @@ def random_projections(d: int, n_projections: int = 64, *, generator: GeneratorL
         True
     """
     g = _as_generator(generator)
+    if d == 2:
+        phi = torch.rand((), generator=g, dtype=torch.float64,
+                         device=g.device if g is not None else "cpu")
+        angle = (phi + torch.arange(n_projections, dtype=torch.float64,
+                                    device=phi.device)) * (math.pi / n_projections)
+        return torch.stack([angle.cos(), angle.sin()]).to(dtype=dtype, device=device)
     blocks = math.ceil(n_projections / d)
     gauss = torch.randn(blocks, d, d, generator=g, dtype=torch.float64,
                         device=g.device if g is not None else "cpu")

@@ -39,6 +39,10 @@ class Objective:
         name none (None: the loop's default); ``default_lr`` unless a subclass knows better."""
         return self.default_lr
 
+    def lr_end(self, dim: int) -> float:
+        """The fraction of the learning rate that the loop's cosine schedule ends at."""
+        return 0.05
+
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
               seed: int) -> None:
         """Build extra modules and optimisers (called once before training or resuming)."""
