@@ -1,6 +1,6 @@
 """Learned 1-D maps against the exact ones (issue: learned maps, benchmark section).
 
-    python benchmarks/learned_1d.py            # full run, 2 CPU threads (~8 minutes)
+    python benchmarks/learned_1d.py            # full run, 2 CPU threads (~15 minutes)
     python benchmarks/learned_1d.py --quick    # seconds, for CI
 
 Prints:
