@@ -30,7 +30,7 @@ from scipy import stats
 
 import pushforward
 from pushforward.data.noise import get_noise
-from pushforward.learned import DEFAULT_LR, TrainConfig, build_net
+from pushforward.learned import TrainConfig, build_net, resolve_schedule
 from pushforward.losses import LOSSES
 from pushforward.metrics import energy_distance_sq, exact_map_error, ks_floor, ks_one_sample
 from pushforward.objectives.divergence import Divergence
@@ -118,9 +118,9 @@ def section4(steps: int, losses: list[str], seeds: int) -> None:
             _shift_output(net, 10.0)  # 10 standard deviations away from the data
             with torch.no_grad():
                 start = energy_distance_sq(net(z_val).numpy(), y_val.numpy())
-            lr = getattr(net, "default_lr", None) or obj.learning_rate(d) or DEFAULT_LR
-            settings = LoopSettings(steps=steps, time_budget=None, lr=lr,
-                                    batch_size=obj.batch_size(d),
+            lr, lr_end, batch_size = resolve_schedule(cfg, net, obj, d)
+            settings = LoopSettings(steps=steps, time_budget=None, lr=lr, lr_end=lr_end,
+                                    batch_size=batch_size,
                                     ema=0.999, eval_every=eval_every, patience=10**9,
                                     checkpoint_every=1e9, seed=seed)
 

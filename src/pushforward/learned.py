@@ -154,6 +154,18 @@ def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
     return cls(latent_dim, dim, **kwargs), {"name": name, "kwargs": kwargs}
 
 
+def resolve_schedule(config: TrainConfig, net: nn.Module, objective: Objective,
+                     dim: int) -> tuple[float, float, int]:
+    """The run's learning rate, the fraction its cosine ends at, and its batch size.
+
+    The rate is the run's, else the network's (``default_lr``), else the objective's for
+    d-dimensional data, else :data:`DEFAULT_LR`; the batch is the run's, else the objective's.
+    """
+    lr = (config.lr or getattr(net, "default_lr", None) or objective.learning_rate(dim)
+          or DEFAULT_LR)
+    return lr, objective.lr_end(dim), config.batch_size or objective.batch_size(dim)
+
+
 @MAP_KINDS.register("learned", "a network trained by the one loop")
 class LearnedMap(FittedMap):
     """A network G from noise to standardised data, then back to the data's scale.
@@ -342,11 +354,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     z_val = torch.as_tensor(nz.sample(n_val, latent_dim, seed=seed + 7), dtype=dtype,
                             device=device)
     y_val = to_t(held[:n_val])
-    lr = (config.lr or getattr(net, "default_lr", None)
-          or objective.learning_rate(source.dim) or DEFAULT_LR)
-    batch_size = config.batch_size or objective.batch_size(source.dim)
+    lr, lr_end, batch_size = resolve_schedule(config, net, objective, source.dim)
     # the resolved settings: defaults chosen from the data and method are written out as used
-    lr_end = objective.lr_end(source.dim)
     settings = {"train": {**dataclasses.asdict(config), "net": net_name, "lr": lr,
                           "lr_end": lr_end, "batch_size": batch_size},
                 "objective": objective.settings()}
