@@ -84,7 +84,7 @@ def best_times(fns: dict, repeats: int) -> dict[str, float]:
 
 def paths(m, x: np.ndarray, scipy_path, pinv_path) -> dict:
     flat = x.ravel()
-    return {"ours": lambda: m.transform(x), "scipy": lambda: scipy_path(flat),
+    return {"ours": lambda: m.inverse_transform(x), "scipy": lambda: scipy_path(flat),
             "pinv": lambda: pinv_path(flat)}
 
 
@@ -145,7 +145,7 @@ def section2(points: int) -> None:
     half = points // 2
     u = np.concatenate([np.logspace(-300, np.log10(0.5), half), 1 - np.logspace(-1, -16, half)])
     ref = np.array([mp_norm_ppf(float(p)) for p in u])
-    ours = InverseCDF(target("norm", stats.norm()), source="uniform").fit().transform(u[:, None])
+    ours = InverseCDF(target("norm", stats.norm()), source="uniform").fit().inverse_transform(u[:, None])
     e, e0 = rel_err(ours.ravel(), ref), rel_err(stats.norm.ppf(u), ref)
     v = bar("accuracy uniform→normal", f"{e:.1e}", "≤ 1e-12", e <= 1e-12)
     print(f"{'uniform→normal':<18} {'u ∈ [1e-300, 1−1e-16]':<24} {len(u):>6} {e:>9.1e} "
@@ -159,7 +159,7 @@ def competitors(m: int) -> dict:
     def qmap(tails):
         def fit(x, seed):
             q = QuantileMap(tails=tails, noise="uniform").fit(x)
-            return lambda u: q.transform(u[:, None]).ravel()
+            return lambda u: q.inverse_transform(u[:, None]).ravel()
         return fit
 
     def qt(n_quantiles, subsample):

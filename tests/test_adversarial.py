@@ -161,7 +161,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run_critic_included(tmp_pat
     resumed_obj = new()
     resumed = run(tmp_path / "b", resumed_obj, resume=True)
     z = np.random.default_rng(1).normal(size=(50, 2))
-    assert np.array_equal(full.transform(z), resumed.transform(z))
+    assert np.array_equal(full.inverse_transform(z), resumed.inverse_transform(z))
     for a, b in zip(full_obj.critic.state_dict().values(),
                     resumed_obj.critic.state_dict().values(), strict=True):
         assert torch.equal(a, b)

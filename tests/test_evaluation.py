@@ -136,7 +136,7 @@ class _Replay(FittedMap):
         self.rows = rows
         self._init_map(method="replay", noise="uniform", latent_dim=1, dim=rows.shape[1])
 
-    def transform(self, z):
+    def inverse_transform(self, z):
         return self.rows[(np.asarray(z)[:, 0] * len(self.rows)).astype(int)]
 
 

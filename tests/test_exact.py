@@ -52,7 +52,7 @@ def test_uniform_to_normal_matches_mpmath_in_both_tails(target):
     u = np.concatenate([10.0 ** -np.arange(300, 0, -7.5), np.linspace(0.05, 0.95, 19),
                         1 - 10.0 ** -np.arange(1, 16.5, 0.5)])
     ref = np.array([_mp_norm_ppf(float(p)) for p in u])
-    got = InverseCDF(target, source="uniform").fit().transform(u[:, None]).ravel()
+    got = InverseCDF(target, source="uniform").fit().inverse_transform(u[:, None]).ravel()
     assert _rel(got, ref).max() <= 1e-12
     assert got[-1] > 8.0  # u = 1 - 1e-16 rounds to 1 - 2^-53: Φ⁻¹ ≈ 8.21, not inf
 
@@ -86,7 +86,7 @@ def test_inverse_cdf_round_trip(source, target):
     m = InverseCDF(target, source=source).fit()
     x = (m.source_.ppf(np.linspace(0.001, 0.5, 200)), m.source_.isf(np.linspace(0.499, 1e-4, 200)))
     x = np.concatenate(x)[:, None]
-    assert np.allclose(m.inverse(m.transform(x)), x, rtol=1e-9, atol=1e-12)
+    assert np.allclose(m.transform(m.inverse_transform(x)), x, rtol=1e-9, atol=1e-12)
 
 
 # ------------------------------------------------------------------------------ quantile map
@@ -96,22 +96,22 @@ def test_quantile_map_exact_at_training_quantiles_and_monotone(tails, noise):
     x = _t3(500, 1)
     m = QuantileMap(tails=tails, noise=noise).fit(x)
     z = get_noise(noise).ppf(m.positions_)[:, None]
-    assert np.allclose(m.transform(z).ravel(), np.sort(x.ravel()), rtol=1e-10, atol=1e-12)
+    assert np.allclose(m.inverse_transform(z).ravel(), np.sort(x.ravel()), rtol=1e-10, atol=1e-12)
     grid = np.sort(get_noise(noise).sample(20_000, 1, seed=2), axis=0)
-    assert np.all(np.diff(m.transform(grid).ravel()) >= 0)
+    assert np.all(np.diff(m.inverse_transform(grid).ravel()) >= 0)
 
 
 def test_quantile_map_with_ties_is_monotone_and_reproduces_atoms():
     x = np.random.default_rng(3).poisson(2.0, size=(1000, 1)).astype(float)
     m = QuantileMap(noise="uniform").fit(x)
     u = np.sort(np.random.default_rng(4).random((50_000, 1)), axis=0)
-    y = m.transform(u).ravel()
+    y = m.inverse_transform(u).ravel()
     assert np.all(np.diff(y) >= 0)
     for v in (0.0, 2.0, 4.0):  # atoms keep their training frequency (up to one gap, 1/(m+1))
         assert abs(np.mean(y == v) - np.mean(x == v)) < 2 / 1001 + 4 * np.sqrt(0.3 / 50_000)
     # a tied value maps back to the middle of its block of positions
     p = m.positions_[np.sort(x.ravel()) == 2.0]
-    assert m.inverse(np.array([[2.0]]))[0, 0] == pytest.approx(0.5 * (p[0] + p[-1]))
+    assert m.transform(np.array([[2.0]]))[0, 0] == pytest.approx(0.5 * (p[0] + p[-1]))
 
 
 @pytest.mark.parametrize("m_train", [50, 400])
@@ -180,7 +180,7 @@ def _fitted(kind: str, noise: str):
 def test_inverse_of_transform_is_the_identity(kind, noise):
     m, d = _fitted(kind, noise)
     z = get_noise(noise).sample(2000, d, seed=19)
-    assert np.allclose(m.inverse(m.transform(z)), z, rtol=1e-8, atol=1e-10)
+    assert np.allclose(m.transform(m.inverse_transform(z)), z, rtol=1e-8, atol=1e-10)
 
 
 # ---------------------------------------------------------------- methods, model files, errors

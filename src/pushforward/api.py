@@ -58,7 +58,7 @@ def fit(
             ``time_budget=``, ``net=``, ``lr=``...) or ``config=TrainConfig(...)``.
 
     Returns:
-        The fitted map: ``sample(n, seed=)``, ``transform(z)``, ``inverse(x)``, ``save(path)``.
+        The fitted map: ``sample(n, seed=)``, ``inverse_transform(z)`` (noise → data), ``transform(x)`` (data → noise, where invertible), ``save(path)``.
 
     Example:
         >>> import numpy as np, pushforward

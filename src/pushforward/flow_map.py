@@ -1,8 +1,8 @@
 """The flow map of a learned velocity field: noise z ↦ x(1), where dx/dt = v(x, t), x(0) = z.
 
 Flow matching learns a velocity field v(x, t) instead of a map. The fitted map is the ODE's flow
-map from t = 0 to t = 1, so ``transform(noise)`` is pointwise like every other map, and
-``inverse(data)`` integrates the same field backwards from t = 1 to t = 0.
+map from t = 0 to t = 1, so ``inverse_transform(noise)`` is pointwise like every other map, and
+``transform(data)`` integrates the same field backwards from t = 1 to t = 0.
 
 The ODE is solved by torchdiffeq: fixed-step solvers (``euler``, ``midpoint``, ``rk4``: ``steps``
 equal steps, 1, 2 and 4 evaluations of v per step) or adaptive ones (``dopri5``, ``bosh3``,
@@ -40,7 +40,7 @@ __all__ = ["FlowMap", "Solver", "integrate", "FIXED_SOLVERS", "ADAPTIVE_SOLVERS"
 class FlowMap(LearnedMap):
     """x = φ₁(z), the time-1 flow of dx/dt = v(x, t) with x(0) = z, in data units.
 
-    ``transform(z) = φ₁(z)·std + mean``; ``inverse(x) = φ₁⁻¹((x − mean)/std)`` by integrating
+    ``inverse_transform(z) = φ₁(z)·std + mean``; ``transform(x) = φ₁⁻¹((x − mean)/std)`` by integrating
     from t = 1 back to t = 0. The network ``net`` is the velocity field v(x, t) in standardised
     units; the solver comes from ``settings["objective"]`` (keys ``solver``, ``ode_steps``,
     ``rtol``, ``atol``).
@@ -59,7 +59,7 @@ class FlowMap(LearnedMap):
         >>> m = FlowMap(TimeMLP(2, 2, width=8, depth=1), {}, np.zeros(2), np.ones(2))
         >>> m._init_map(method="flow-matching", noise="normal", latent_dim=2, dim=2)
         >>> z = np.random.default_rng(0).normal(size=(4, 2))
-        >>> bool(np.allclose(m.inverse(m.transform(z)), z, atol=1e-3))
+        >>> bool(np.allclose(m.transform(m.inverse_transform(z)), z, atol=1e-3))
         True
     """
 
@@ -67,7 +67,7 @@ class FlowMap(LearnedMap):
 
     @property
     def solver(self) -> Solver:
-        """The ODE solver used by :meth:`transform` and :meth:`inverse`."""
+        """The ODE solver used by :meth:`inverse_transform` and :meth:`transform`."""
         return solver_from(getattr(self, "settings", {}).get("objective", {}))
 
     def set_solver(self, method: str | None = None, *, steps: int | None = None,
@@ -110,7 +110,7 @@ class FlowMap(LearnedMap):
             v = self.net(xs, torch.as_tensor(float(t), dtype=p.dtype, device=p.device))
         return v.double().cpu().numpy() * self.std_
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         """Data → noise: integrate the velocity field from t = 1 back to t = 0."""
         x = self._check_data(x)
         if self.latent_dim != self.dim:

@@ -170,7 +170,7 @@ def resolve_schedule(config: TrainConfig, net: nn.Module, objective: Objective,
 class LearnedMap(FittedMap):
     """A network G from noise to standardised data, then back to the data's scale.
 
-    ``transform(z) = G(z)·std + mean`` (or the objective's push, e.g. an ODE flow).
+    ``inverse_transform(z) = G(z)·std + mean`` (or the objective's push, e.g. an ODE flow).
     """
 
     kind: ClassVar[str] = "learned"
@@ -191,7 +191,7 @@ class LearnedMap(FittedMap):
     def _push(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
 
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         z = self._check_noise(z)
         p = self._param
         out = []
@@ -202,17 +202,17 @@ class LearnedMap(FittedMap):
         x = np.concatenate(out) if out else np.empty((0, self.dim))
         return x * self.std_ + self.mean_
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         """Data → noise, for the monotone 1-D network (bisection on the increasing map)."""
         if self.net_spec.get("name") != "monotone":
-            return super().inverse(x)
+            return super().transform(x)
         x = self._check_data(x)
         noise = self.noise_
         lo = np.full(len(x), noise.ppf(1e-12) if self.noise == "normal" else 0.0)
         hi = np.full(len(x), noise.ppf(1 - 1e-12) if self.noise == "normal" else 1.0)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            above = self.transform(mid[:, None])[:, 0] > x[:, 0]
+            above = self.inverse_transform(mid[:, None])[:, 0] > x[:, 0]
             hi = np.where(above, mid, hi)
             lo = np.where(above, lo, mid)
         return (0.5 * (lo + hi))[:, None]

@@ -35,7 +35,8 @@ MAP_KINDS: Registry[type[FittedMap]] = Registry("model kind")
 class FittedMap:
     """A map G from noise to data, fitted by some method.
 
-    Subclasses implement :meth:`transform` (noise → data), optionally :meth:`inverse`
+    Directions follow scikit-learn: subclasses implement :meth:`inverse_transform` (noise → data),
+    optionally :meth:`transform`
     (data → noise), and ``_state``/``_from_state`` for the model file.
 
     Attributes:
@@ -80,11 +81,11 @@ class FittedMap:
     def noise_(self) -> Noise:
         return get_noise(self.noise)
 
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         """Map noise ``z`` (n, latent_dim) to data (n, dim)."""
         raise NotImplementedError(f"{type(self).__name__} has no pointwise transform")
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         """Map data ``x`` (n, dim) back to noise (n, latent_dim), where the map is invertible."""
         raise PushforwardError(f"method {self.method!r} gives a map that is not invertible")
 
@@ -115,7 +116,7 @@ class FittedMap:
             raise PushforwardError(f"chunk_size must be positive, got {chunk_size}")
         s = as_seed(seed)
         for z in self.noise_.chunks(n, self.latent_dim, s, chunk_size):
-            yield self.transform(z)
+            yield self.inverse_transform(z)
 
     def sample(self, n: int, *, seed: SeedLike = None, chunk_size: int = 65536) -> np.ndarray:
         """Draw ``n`` samples (n, dim) from the map.

@@ -179,7 +179,7 @@ def map_points(model, *, ppf=None, data=None, levels: np.ndarray | None = None):
     if not (model.dim == model.latent_dim == 1 and model.pointwise):
         raise PushforwardError("the map plot needs a pointwise map from 1-D noise to 1-D data")
     u = np.linspace(0.01, 0.99, 981) if levels is None else np.asarray(levels, dtype=float)
-    g = np.asarray(model.transform(model.noise_.ppf(u)[:, None]), dtype=float)[:, 0]
+    g = np.asarray(model.inverse_transform(model.noise_.ppf(u)[:, None]), dtype=float)[:, 0]
     if ppf is not None:
         exact = np.asarray(ppf(u), dtype=float)
     elif data is not None:

@@ -44,7 +44,7 @@ class GaussianCopula(FittedMap):
     normals w = L z and then, column by column, to x_j = Q_j(Φ(w_j)) with Q_j the
     :class:`~pushforward.exact.quantile.QuantileMap` of column j. The map reproduces every
     marginal and the rank dependence of a Gaussian copula, not tail dependence or
-    non-monotone relations. :meth:`inverse` is z = L⁻¹ Q⁻¹(x).
+    non-monotone relations. :meth:`transform` (data → noise) is z = L⁻¹ Q⁻¹(x).
 
     Arguments:
         tails: the marginals' tails, ``"extrapolate"`` (default) or ``"clip"``.
@@ -65,7 +65,7 @@ class GaussianCopula(FittedMap):
         >>> m = GaussianCopula().fit(x)
         >>> round(float(m.correlation_[0, 1]), 1)
         0.8
-        >>> bool(np.allclose(m.inverse(m.transform(g[:5])), g[:5]))
+        >>> bool(np.allclose(m.transform(m.inverse_transform(g[:5])), g[:5]))
         True
     """
 
@@ -88,14 +88,14 @@ class GaussianCopula(FittedMap):
     def _set_state(self, marginals, corr: np.ndarray, chol: np.ndarray) -> None:
         self.marginals_, self.correlation_, self.cholesky_ = marginals, corr, chol
 
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         z = self._check_noise(z)
         if self.noise == "uniform":
             z = special.ndtri(z)
-        return self.marginals_.transform(z @ self.cholesky_.T)
+        return self.marginals_.inverse_transform(z @ self.cholesky_.T)
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        w = self.marginals_.inverse(self._check_data(x))
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        w = self.marginals_.transform(self._check_data(x))
         z = linalg.solve_triangular(self.cholesky_, w.T, lower=True).T
         return special.ndtr(z) if self.noise == "uniform" else z
 

@@ -266,7 +266,7 @@ class InverseCDF(FittedMap):
     y = F_Y⁻¹(F_X(x)), computed as ppf_Y(cdf_X(x)) below the median of X and as
     isf_Y(sf_X(x)) above it; probabilities that underflow go through
     ilogcdf_Y(logcdf_X(x)). With ``source="uniform"`` this is the inverse-transform sampler.
-    :meth:`inverse` is the reverse map x = F_X⁻¹(F_Y(y)).
+    :meth:`transform` is the reverse map x = F_X⁻¹(F_Y(y)).
 
     Arguments:
         target: the distribution Y: a spec text (``"gamma(a=2)"``) or a distribution object.
@@ -274,7 +274,7 @@ class InverseCDF(FittedMap):
             When X is not a noise, :meth:`sample` draws uniform noise and maps it to Y.
 
     Returns:
-        ``fit()`` returns the map itself; ``transform(x)`` maps (n, 1) values of X to Y.
+        ``fit()`` returns the map itself; ``inverse_transform(x)`` maps (n, 1) values of X to Y.
 
     References:
         Devroye, *Non-Uniform Random Variate Generation* (1986), ch. II.2 (inversion method).
@@ -282,7 +282,7 @@ class InverseCDF(FittedMap):
     Example:
         >>> import numpy as np
         >>> m = InverseCDF("norm", source="uniform").fit()
-        >>> m.transform(np.array([[1e-300], [0.5], [1 - 2**-53]])).ravel().round(4)
+        >>> m.inverse_transform(np.array([[1e-300], [0.5], [1 - 2**-53]])).ravel().round(4)
         array([-37.0471,   0.    ,   8.2095])
     """
 
@@ -303,10 +303,10 @@ class InverseCDF(FittedMap):
         self.source_is_noise_ = is_noise
         return self
 
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         return _push(self._check_noise(z), self.source_, self.target_)
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         return _push(self._check_data(x), self.target_, self.source_)
 
     def iter_samples(self, n: int, *, seed=None, chunk_size: int = 65536):

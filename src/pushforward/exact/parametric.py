@@ -67,7 +67,7 @@ class Parametric(FittedMap):
         >>> m = Parametric("norm", noise="uniform").fit(x)
         >>> np.round(m.params_[0], 1).tolist()
         [3.0, 2.0]
-        >>> m.transform(np.array([[0.5]])).round(1).tolist()
+        >>> m.inverse_transform(np.array([[0.5]])).round(1).tolist()
         [[3.0]]
     """
 
@@ -94,12 +94,12 @@ class Parametric(FittedMap):
         self.params_ = [tuple(p) for p in params]
         self.dists_ = [_icdf.as_dist(fam(*p)) for p in params]
 
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         z = self._check_noise(z)
         noise = _icdf.as_dist(self.noise_)
         return np.column_stack([_icdf._push(z[:, j], noise, d) for j, d in enumerate(self.dists_)])
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: np.ndarray) -> np.ndarray:
         x = self._check_data(x)
         noise = _icdf.as_dist(self.noise_)
         return np.column_stack([_icdf._push(x[:, j], d, noise) for j, d in enumerate(self.dists_)])

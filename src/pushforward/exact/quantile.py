@@ -98,7 +98,7 @@ class QuantileMap(FittedMap):
     statistics (exponential, ξ = 0, when k < 10); the lower tail mirrors it.
     ``tails="clip"`` uses pᵢ = (i−1)/(m−1): the whole noise maps into [x₍₁₎, x₍ₘ₎], as
     scikit-learn's ``QuantileTransformer`` does. Ties keep the map monotone (flat on the
-    tied block); :meth:`inverse` maps a tied value to the middle of its block and data
+    tied block); :meth:`transform` maps a tied value to the middle of its block and data
     beyond a clipped or bounded range to the noise's end (±∞ for normal noise).
 
     Arguments:
@@ -118,7 +118,7 @@ class QuantileMap(FittedMap):
         >>> import numpy as np
         >>> x = np.random.default_rng(0).standard_t(3, size=(2000, 1))
         >>> m = QuantileMap(tails="extrapolate", noise="uniform").fit(x)
-        >>> bool(m.transform(m.positions_[[0, 999, 1999], None]).ravel().tolist()
+        >>> bool(m.inverse_transform(m.positions_[[0, 999, 1999], None]).ravel().tolist()
         ...      == np.sort(x[:, 0])[[0, 999, 1999]].tolist())
         True
         >>> bool((m.sample(100_000, seed=0) > x.max()).mean() > 0)
@@ -160,7 +160,7 @@ class QuantileMap(FittedMap):
         self._knots = [_unique_knots(q[:, j], self.positions_) for j in range(q.shape[1])]
 
     # ------------------------------------------------------------------ the map
-    def transform(self, z: np.ndarray) -> np.ndarray:
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         z = self._check_noise(z)
         noise = _icdf.as_dist(self.noise_)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -184,8 +184,8 @@ class QuantileMap(FittedMap):
             x[hi] = self.quantiles_[-1, j] + sigma * _excess(t, xi)
         return x
 
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        """Map data (n, d) back to noise: the inverse of :meth:`transform` (see ties above)."""
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Map data (n, d) back to noise: the inverse of :meth:`inverse_transform` (see ties above)."""
         x = self._check_data(x)
         noise = _icdf.as_dist(self.noise_)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
