@@ -38,7 +38,7 @@ from pushforward.train import LoopSettings, train, validation_noise
 
 
 def error_vs_exact(m, ppf) -> dict[str, float]:
-    return exact_map_error(m.transform, ppf, get_noise(m.noise))
+    return exact_map_error(m.inverse_transform, ppf, get_noise(m.noise))
 
 
 def section1(budget: float, losses: list[str]) -> None:

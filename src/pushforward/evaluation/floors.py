@@ -382,13 +382,13 @@ def _exact_map_rows(model: FittedMap, source: Source, plan: _Plan, k: int, seed:
     u = np.linspace(0.01, 0.99, 981)
     real = plan.real(k, seed + 1000)[:, 0]
     if source.dist is not None:
-        e = exact_map_error(model.transform, source.dist.ppf, model.noise_)
+        e = exact_map_error(model.inverse_transform, source.dist.ppf, model.noise_)
         f = np.abs(np.quantile(real, u) - source.dist.ppf(u))
         return [Row("exact_map", "max |G(u) − F⁻¹(u)|", e["max"], float(f.max()), None,
                     note=f"mean {e['mean']:.3g}; floor: empirical quantiles of {k:,} real points",
                     details={"mean": e["mean"], "floor_mean": float(f.mean())})]
     pool = plan.train if plan.train is not None else source.data
-    e = exact_map_error(model.transform, lambda q: np.quantile(pool[:, 0], q), model.noise_)
+    e = exact_map_error(model.inverse_transform, lambda q: np.quantile(pool[:, 0], q), model.noise_)
     return [Row("quantile_map", "max |G(u) − F̂⁻¹(u)|", e["max"], None, None,
                 note=f"mean {e['mean']:.3g}; F̂ the empirical quantiles of {len(pool):,} rows",
                 details={"mean": e["mean"]})]
