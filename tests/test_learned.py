@@ -105,3 +105,10 @@ def test_cli_resume_continues_to_the_same_weights(tmp_path):
 def test_cuda_fit_and_sample():
     m = pushforward.fit(GAUSS, method="sliced-js", steps=20, device="cuda", seed=0)
     assert np.isfinite(m.sample(100, seed=0)).all()
+
+
+def test_a_fit_without_a_seed_draws_one_every_library_takes():
+    """A drawn seed reaches scikit-learn's random_state (the closing C2ST) without error."""
+    m = pushforward.fit("moons", method="sliced-js", steps=2, batch_size=64)
+    assert isinstance(m.seed, int) and 0 <= m.seed < 2**32
+    assert "verdict" in m.info["holdout"]

@@ -68,3 +68,18 @@ def test_saving_is_atomic_no_temporary_files_left(tmp_path, fitted):
     fitted.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.safetensors",
                                                                   "settings.json"]
+
+
+def test_a_map_fitted_on_a_dataframe_samples_a_dataframe(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"height": rng.normal(170, 9, 300), "weight": rng.gamma(9, 8, 300)})
+    m = pushforward.fit(frame, method="copula", seed=0)
+    s = m.sample(50, seed=2)
+    assert isinstance(s, pd.DataFrame) and list(s.columns) == ["height", "weight"]
+    assert np.array_equal(s.to_numpy(), np.concatenate(list(m.iter_samples(50, seed=2))))
+    m.save(tmp_path / "m")
+    again = pushforward.load(tmp_path / "m").sample(50, seed=2)
+    assert isinstance(again, pd.DataFrame) and again.equals(s)
+    assert isinstance(pushforward.fit(frame.to_numpy(), method="copula", seed=0).sample(3),
+                      np.ndarray)

@@ -20,11 +20,38 @@ def as_rng(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+MAX_SEED = 2**32 - 1  # the largest seed every consumer takes (scikit-learn's random_state)
+
+
 def as_seed(seed: SeedLike) -> int:
-    """An int seed: the int itself, or one drawn from a Generator or from fresh entropy."""
+    """An int seed: the int itself, or one drawn from a Generator or from fresh entropy.
+
+    A drawn seed lies in [0, 2³²), so it can be printed, typed back with ``--seed`` and given to
+    any library as it is.
+
+    Example:
+        >>> 0 <= as_seed(None) <= MAX_SEED
+        True
+    """
     if isinstance(seed, (int, np.integer)):
         return int(seed)
-    return int(as_rng(seed).integers(0, 2**63 - 1))
+    return int(as_rng(seed).integers(0, MAX_SEED, endpoint=True))
+
+
+def bounded_seed(seed: int) -> int:
+    """A seed in [0, 2³²) for libraries that take no larger one (scikit-learn's random_state).
+
+    A seed already in range is kept, so figures made with it do not change; any other int is
+    hashed into range through ``SeedSequence``.
+
+    Example:
+        >>> bounded_seed(7), bounded_seed(2**63 + 5) == bounded_seed(2**63 + 5) <= MAX_SEED
+        (7, True)
+    """
+    seed = int(seed)
+    if 0 <= seed <= MAX_SEED:
+        return seed
+    return int(np.random.SeedSequence(abs(seed)).generate_state(1)[0])
 
 
 def torch_generator(seed: SeedLike, device: str | torch.device = "cpu") -> torch.Generator:

@@ -91,6 +91,8 @@ def fit(
         **options,
     )
     fitted.info["source"] = source.name
+    if source.meta.get("frame"):
+        fitted.info["frame"] = True  # sample() returns a DataFrame with the same columns
     if why:
         fitted.info["auto"] = why
     return fitted

@@ -118,15 +118,24 @@ class FittedMap:
         for z in self.noise_.chunks(n, self.latent_dim, s, chunk_size):
             yield self.inverse_transform(z)
 
-    def sample(self, n: int, *, seed: SeedLike = None, chunk_size: int = 65536) -> np.ndarray:
+    def sample(self, n: int, *, seed: SeedLike = None, chunk_size: int = 65536):
         """Draw ``n`` samples (n, dim) from the map.
 
         Arguments:
             n: number of samples, positive.
             seed: an int (reproducible), a numpy Generator, or None (fresh entropy).
             chunk_size: rows transformed at a time; does not change the result.
+
+        Returns:
+            A float64 array (n, dim); a pandas DataFrame with the same columns when the map was
+            fitted on a DataFrame.
         """
-        return np.concatenate(list(self.iter_samples(n, seed=seed, chunk_size=chunk_size)))
+        x = np.concatenate(list(self.iter_samples(n, seed=seed, chunk_size=chunk_size)))
+        if self.info.get("frame"):
+            import pandas as pd
+
+            return pd.DataFrame(x, columns=self.columns)
+        return x
 
     # ------------------------------------------------------------------ files
     def _state(self) -> dict[str, np.ndarray]:

@@ -135,6 +135,7 @@ def _from_memory(x: Any, columns: ColumnsLike, dropna: bool) -> Source:
     """Finite data from an array, DataFrame, Series, tensor or nested list."""
     kind = type(x).__name__
     locate = lambda i: f"row index {i}"  # noqa: E731
+    is_frame = type(x).__module__.startswith("pandas") and x.ndim == 2
     if type(x).__module__.startswith("pandas"):
         frame = x.to_frame() if x.ndim == 1 else x
         names = [str(c) for c in frame.columns]
@@ -155,7 +156,7 @@ def _from_memory(x: Any, columns: ColumnsLike, dropna: bool) -> Source:
         names, values = [names[j] for j in pick], values[:, pick]
     data, dropped = check_values(values, names, kind, locate, dropna=dropna)
     return Source(name=kind, columns=names, data=data,
-                  meta={"rows": len(data), "dropped_rows": dropped})
+                  meta={"rows": len(data), "dropped_rows": dropped, "frame": is_frame})
 
 
 def _keep_columns(source: Source, columns: ColumnsLike) -> Source:

@@ -71,6 +71,8 @@ def c2st_test(x, y, *, seed: int = 0) -> C2ST:
         (True, True)
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from .._random import bounded_seed
     from sklearn.model_selection import train_test_split
 
     x, y = as_pair(x, y)
@@ -80,9 +82,10 @@ def c2st_test(x, y, *, seed: int = 0) -> C2ST:
     y = y[rng.choice(len(y), k, replace=False)] if len(y) > k else y
     data = np.concatenate([x, y])
     label = np.r_[np.ones(k), np.zeros(k)]
+    state = bounded_seed(seed)  # scikit-learn takes seeds below 2³² only
     a, b, la, lb = train_test_split(data, label, test_size=0.5, stratify=label,
-                                    random_state=seed)
-    clf = HistGradientBoostingClassifier(random_state=seed).fit(a, la)
+                                    random_state=state)
+    clf = HistGradientBoostingClassifier(random_state=state).fit(a, la)
     accuracy = float(clf.score(b, lb))
     return C2ST(accuracy, c2st_p_value(accuracy, len(lb)), len(lb))
 

@@ -335,7 +335,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
 
     def gen(i: int) -> np.ndarray:
         if i not in gens:
-            gens[i] = model.sample(k, seed=seed + i)
+            gens[i] = np.asarray(model.sample(k, seed=seed + i), dtype=float)
         return gens[i]
 
     zt = z(plan.test)
