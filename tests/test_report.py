@@ -121,3 +121,23 @@ def test_every_image_decodes_in_headless_chromium(reports, tmp_path):
         assert len(widths) == len(_images(path.read_text())) > 0
         assert all(w > 0 for w in widths), f"{key}: an image did not decode: {widths}"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+#: One method of every map kind: exact, learned, flow and adversarial; tiny runs.
+KINDS = {"copula": {}, "swd": {"steps": 3}, "flow-matching": {"steps": 3},
+         "wgan-gp": {"steps": 3, "objective_options": {"critic_width": 16, "critic_depth": 1}}}
+
+
+@pytest.mark.parametrize("method", list(KINDS))
+def test_a_report_of_a_loaded_model_of_every_kind(tmp_path, method):
+    fitted = pushforward.fit("moons", method=method, seed=0, width=16, depth=1,
+                             **KINDS[method]) if method != "copula" else \
+        pushforward.fit("moons", method=method, seed=0)
+    loaded = pushforward.load(fitted.save(tmp_path / "m"))
+    # no data given: the model's own target is reloaded; snapshots come from the model file
+    text = report(tmp_path / "m", out=tmp_path / "r.html", n=300).read_text()
+    names = [name for name, _, _ in _images(text)]
+    assert names[0] == "scatter" and re.search(r"class='verdict \w+'>(in)?distinguishable", text)
+    learned = method != "copula"
+    assert learned == (getattr(loaded, "snapshots_", None) is not None)  # an array: the crash
+    assert ("animation" in names) == learned and ("training" in names) == learned

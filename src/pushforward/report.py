@@ -194,6 +194,9 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
 
     model = _as_model(model)
     source = _source(model, data)
+    if snapshots is None:  # a learned map keeps its own, in memory and in its model file
+        snapshots = getattr(model, "snapshots_", None)
+        snapshot_steps = snapshot_steps or getattr(model, "snapshot_steps_", None) or None
     if evaluation is None and source is not None:
         evaluation = evaluate(model, source, n=n, seed=seed, train=train)
     k = min(n, plot_points)
@@ -209,7 +212,7 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
     train_html = ""
     if training is not None:
         train_html += _img(plots.to_png(training), "image/png", "training", CAPTIONS["training"])
-    if snapshots:
+    if snapshots is not None and len(snapshots):
         gif = plots.training_animation(snapshots, real=real, steps=snapshot_steps)
         train_html += _img(gif, "image/gif", "animation",
                            "Training, animated: generated samples (orange) moving into place "
@@ -257,7 +260,7 @@ def report(model: FittedMap | str | os.PathLike, data: Any = None, *,
         grid: a critic's or velocity field's :class:`~pushforward.grid.Grid` for the 2-D plot
             (a flow map's velocity field is drawn without asking).
         snapshots, snapshot_steps: generated samples during training and their steps, for the
-            animated GIF (1-D and 2-D).
+            animated GIF (1-D and 2-D); default the learned map's own (``snapshots_``).
         title: the report's title.
         force: overwrite an existing file.
 
