@@ -1,9 +1,17 @@
-"""One helper to normalise ``seed=`` / ``generator=`` arguments."""
+"""One helper to normalise ``seed=`` / ``generator=`` arguments.
+
+torch is imported only by :func:`torch_generator`: exact maps draw their noise with numpy and
+never load it.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 SeedLike = int | np.random.Generator | None
 
@@ -56,6 +64,8 @@ def bounded_seed(seed: int) -> int:
 
 def torch_generator(seed: SeedLike, device: str | torch.device = "cpu") -> torch.Generator:
     """A seeded torch Generator on ``device``."""
+    import torch
+
     g = torch.Generator(device=device)
     g.manual_seed(as_seed(seed))
     return g

@@ -157,10 +157,10 @@ def sample(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Draw N samples from a saved MODEL, streamed in chunks."""
-    from .model import _check_n, load
+    from .model import check_n, load
     from .writers import write_samples
 
-    _check_n(n)
+    check_n(n)
     fitted = load(model)
     chunks = fitted.iter_samples(n, seed=seed, chunk_size=chunk_size)
     write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force)
@@ -251,9 +251,9 @@ def evaluate(
     from ._io import write_text
     from .data import load_source
     from .evaluation import evaluate as run_evaluation
-    from .model import _check_n, load
+    from .model import check_n, load
 
-    _check_n(n)
+    check_n(n)
     fitted = load(model)
     source = load_source(data if data is not None else _model_target(fitted),
                          columns=_split(columns))
@@ -287,10 +287,10 @@ def report(
 ) -> None:
     """One self-contained HTML report: data, method, metrics beside floors, plots, curves."""
     from ._io import check_writable
-    from .model import _check_n, load
+    from .model import check_n, load
     from .report import report as write_report
 
-    _check_n(n)
+    check_n(n)
     check_writable(out_path, force=force)
     fitted = load(model)
     with err.status("evaluating and plotting…"):

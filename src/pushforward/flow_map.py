@@ -24,7 +24,6 @@ import torch
 
 from .errors import PushforwardError
 from .learned import LearnedMap
-from .model import MAP_KINDS
 from .objectives.flow_matching import (
     ADAPTIVE_SOLVERS,
     FIXED_SOLVERS,
@@ -36,7 +35,6 @@ from .objectives.flow_matching import (
 __all__ = ["FlowMap", "Solver", "integrate", "FIXED_SOLVERS", "ADAPTIVE_SOLVERS"]
 
 
-@MAP_KINDS.register("flow", "the flow map of a learned velocity field (ODE from t = 0 to 1)")
 class FlowMap(LearnedMap):
     """x = φ₁(z), the time-1 flow of dx/dt = v(x, t) with x(0) = z, in data units.
 

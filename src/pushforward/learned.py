@@ -21,6 +21,7 @@ from torch import nn
 from ._random import SeedLike
 from .data.noise import get_noise
 from .data.source import Source
+from .data.split import holdout_split
 from .errors import PushforwardError
 from .model import MAP_KINDS, FittedMap
 from .objectives import Objective
@@ -166,7 +167,6 @@ def resolve_schedule(config: TrainConfig, net: nn.Module, objective: Objective,
     return lr, objective.lr_end(dim), config.batch_size or objective.batch_size(dim)
 
 
-@MAP_KINDS.register("learned", "a network trained by the one loop")
 class LearnedMap(FittedMap):
     """A network G from noise to standardised data, then back to the data's scale.
 
@@ -252,19 +252,6 @@ class LearnedMap(FittedMap):
         return m
 
 
-def _split(source: Source, holdout: float, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
-    """(training data or None for a sampler, held-out sample)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    if source.data is None:
-        return None, source.draw(2000, seed=rng)
-    data = source.data
-    n_hold = int(round(holdout * len(data))) if holdout > 0 else 0
-    if n_hold == 0 or len(data) - n_hold < 2:
-        return data, data[rng.choice(len(data), size=min(len(data), 2000), replace=False)]
-    perm = rng.permutation(len(data))
-    return data[perm[n_hold:]], data[perm[:n_hold]]
-
-
 def _scaler(source: Source, train_data: np.ndarray | None, seed: int):
     ref = train_data if train_data is not None else source.draw(
         20000, seed=np.random.default_rng(np.random.SeedSequence([seed, 2])))
@@ -322,7 +309,7 @@ def fit_learned(
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
          on_step, device, dtype) -> LearnedMap:
-    train_data, held = _split(source, config.holdout, seed)
+    train_data, held = holdout_split(source, config.holdout, seed)
     mean, std = _scaler(source, train_data, seed)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
     net_name = config.net_name(latent_dim, source.dim, objective)
@@ -431,9 +418,11 @@ def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, 
             "c2st_p": model_c2st.p_value, "verdict": verdict}
 
 
-def learned_method(key: str, description: str, make_objective):
-    """Register learned method ``key``; its objective is ``make_objective(**objective_options)``."""
-    from .methods import METHODS
+def learned_fit(key: str, description: str, make_objective):
+    """The fit function of learned method ``key``: trains ``make_objective(**objective_options)``.
+
+    :func:`pushforward.methods.get` builds it from the method table.
+    """
 
     def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
             config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
@@ -445,5 +434,4 @@ def learned_method(key: str, description: str, make_objective):
                            on_step=on_step)
 
     fit.__doc__ = description
-    METHODS.register(key, description)(fit)
     return fit

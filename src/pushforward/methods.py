@@ -1,37 +1,90 @@
-"""The method registry: every way of turning data into a fitted map, exact or learned.
+"""The method table: every way of turning data into a fitted map, exact or learned.
 
 A method is a function ``fit(source, *, noise, latent_dim, seed, **options) -> FittedMap`` where
-``source`` is a :class:`~pushforward.data.source.Source`. Exact methods register in their own
-modules; every loss of :data:`pushforward.losses.LOSSES` is also a learned method under the same
-key (a network trained by the one loop to minimise that divergence).
+``source`` is a :class:`~pushforward.data.source.Source`. The table below is literal: listing its
+keys and descriptions imports nothing (no torch), and :func:`get` imports only the method asked
+for. Exact methods name their fit function; learned methods name the objective that the one loop
+(:func:`pushforward.learned.fit_learned`) trains a network on. Every loss of
+:data:`pushforward.losses.LOSSES` is a learned method under the same key, with
+:class:`~pushforward.objectives.divergence.Divergence` of that loss as its objective.
+
+Example:
+    >>> "quantile" in METHODS and "sliced-js" in LEARNED
+    True
+    >>> METHODS.get("no-such-method")
+    Traceback (most recent call last):
+    ...
+    pushforward.errors.PushforwardError: unknown method 'no-such-method'; valid: copula, energy, \
+flow-matching, gan, hist-js, hist-kl, inverse-cdf, mmd, ot-flow-matching, parametric, quantile, \
+sinkhorn, sliced-js, sliced-kl, swd, wgan, wgan-gp
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
-from .registry import Registry
+from .registry import Table, resolve
 
 MethodFit = Callable[..., "object"]
 
-METHODS: Registry[MethodFit] = Registry("method")
+_DIVERGENCE = "pushforward.objectives.divergence:Divergence"
+
+#: Exact methods: key → ("module:fit function", description).
+EXACT = {
+    "inverse-cdf": ("pushforward.exact.inverse_cdf:fit_inverse_cdf",
+                    "exact inverse CDF of a known distribution (a spec target)"),
+    "parametric": ("pushforward.exact.parametric:fit_parametric",
+                   "a scipy.stats family fitted by maximum likelihood (family=)"),
+    "quantile": ("pushforward.exact.quantile:fit_quantile",
+                 "empirical quantile map per column, tails extrapolated or clipped"),
+    "copula": ("pushforward.exact.copula:fit_copula",
+               "Gaussian copula: quantile marginals + normal-score correlation"),
+}
+
+#: Learned methods: key → ("module:objective class", description). The divergences (one per
+#: loss, same key) are built as ``Divergence(key, **options)``, the others as ``cls(**options)``.
+LEARNED = {
+    "hist-js": (_DIVERGENCE, "learned map minimising Jensen–Shannon between differentiable "
+                "histograms (the note), d ≤ 2"),
+    "hist-kl": (_DIVERGENCE, "learned map minimising KL between differentiable histograms, "
+                "direction selectable, d ≤ 2"),
+    "sliced-js": (_DIVERGENCE, "learned map minimising histogram JS averaged over random 1-D "
+                  "projections, any d"),
+    "sliced-kl": (_DIVERGENCE, "learned map minimising histogram KL averaged over random 1-D "
+                  "projections, any d"),
+    "swd": (_DIVERGENCE, "learned map minimising sliced Wasserstein-p by sorting (exact 1-D "
+            "optimal transport per slice)"),
+    "mmd": (_DIVERGENCE, "learned map minimising maximum mean discrepancy, Gaussian/Laplace "
+            "kernels, several bandwidths"),
+    "energy": (_DIVERGENCE, "learned map minimising energy distance (squared, V-statistic)"),
+    "sinkhorn": (_DIVERGENCE, "learned map minimising debiased Sinkhorn divergence (geomloss)"),
+    "gan": ("pushforward.objectives.adversarial:GAN",
+            "GAN (non-saturating loss; instance noise and label smoothing options)"),
+    "wgan": ("pushforward.objectives.adversarial:WGAN",
+             "Wasserstein GAN with weight clipping and RMSProp"),
+    "wgan-gp": ("pushforward.objectives.adversarial:WGANGP",
+                "Wasserstein GAN with gradient penalty (Adam betas (0.5, 0.9))"),
+    "flow-matching": ("pushforward.objectives.flow_matching:FlowMatching",
+                      "flow matching (I-CFM): a velocity field on straight noise-to-data paths"),
+    "ot-flow-matching": ("pushforward.objectives.flow_matching:OTFlowMatching",
+                         "flow matching on minibatch exact optimal-transport pairs (OT-CFM)"),
+}
+
+class MethodTable(Table[MethodFit]):
+    """The method table; :meth:`get` returns a method's fit function, learned ones included."""
+
+    def get(self, key: str) -> MethodFit:
+        """The fit function of method ``key``; an unknown key raises an error listing every key."""
+        target, description = self[self.check(key)]
+        if key in EXACT:
+            return resolve(target)
+        from .learned import learned_fit
+
+        factory = resolve(target)
+        if target == _DIVERGENCE:
+            return learned_fit(key, description, lambda **options: factory(key, **options))
+        return learned_fit(key, description, factory)
 
 
-def _load_all() -> None:
-    from .exact import copula, inverse_cdf, parametric, quantile  # noqa: F401  (register)
-    from .learned import learned_method
-    from .losses import LOSSES
-    from .objectives import Divergence
-
-    for key, desc in LOSSES.describe():
-        learned_method(key, f"learned map minimising {desc}", functools.partial(Divergence, key))
-
-    from . import flow_map  # noqa: F401  (registers the "flow" map kind)
-    from .objectives import GAN, WGAN, WGANGP, FlowMatching, OTFlowMatching
-
-    for objective in (GAN, WGAN, WGANGP, FlowMatching, OTFlowMatching):
-        learned_method(objective.name, objective.description, objective)
-
-
-_load_all()
+#: Every method key with its description (``pushforward list``, ``fit --method`` choices).
+METHODS = MethodTable("method", {**EXACT, **LEARNED})

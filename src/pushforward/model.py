@@ -21,15 +21,24 @@ from . import _io
 from ._random import SeedLike, as_seed
 from .data.noise import Noise, get_noise
 from .errors import PushforwardError
-from .registry import Registry
+from .registry import Table
 
 FORMAT = "pushforward-model"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
 SETTINGS_FILE = "settings.json"
 
-#: Fitted-map classes by the ``kind`` stored in a model file.
-MAP_KINDS: Registry[type[FittedMap]] = Registry("model kind")
+#: Fitted-map classes by the ``kind`` stored in a model file: a literal table, so loading an
+#: exact map imports only its own module (no torch).
+MAP_KINDS: Table[type[FittedMap]] = Table("model kind", {
+    "inverse-cdf": ("pushforward.exact.inverse_cdf:InverseCDF", "exact inverse CDF of a spec"),
+    "parametric": ("pushforward.exact.parametric:Parametric", "a fitted scipy.stats family"),
+    "quantile": ("pushforward.exact.quantile:QuantileMap", "empirical quantile map per column"),
+    "copula": ("pushforward.exact.copula:GaussianCopula", "Gaussian copula"),
+    "learned": ("pushforward.learned:LearnedMap", "a network trained by the one loop"),
+    "flow": ("pushforward.flow_map:FlowMap",
+             "the flow map of a learned velocity field (ODE from t = 0 to 1)"),
+})
 
 
 class FittedMap:
@@ -111,7 +120,7 @@ class FittedMap:
     def iter_samples(self, n: int, *, seed: SeedLike = None,
                      chunk_size: int = 65536) -> Iterator[np.ndarray]:
         """Yield ``n`` samples in chunks; the rows for a seed do not depend on ``chunk_size``."""
-        n = _check_n(n)
+        n = check_n(n)
         if chunk_size <= 0:
             raise PushforwardError(f"chunk_size must be positive, got {chunk_size}")
         s = as_seed(seed)
@@ -191,20 +200,26 @@ class FittedMap:
                 f"latent_dim={self.latent_dim}, dim={self.dim})")
 
 
-def _check_n(n) -> int:
+def check_n(n) -> int:
+    """``n`` as an int if it is a positive integer, else a one-line error."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise PushforwardError(f"number of samples must be a positive integer, got {n!r}")
     return int(n)
 
 
 def _versions() -> dict[str, str]:
-    import scipy
-    import torch
+    """Installed versions, read from package metadata: an exact map never imports torch."""
+    from importlib import metadata
 
     from . import __version__
 
-    return {"pushforward": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "torch": torch.__version__}
+    out = {"pushforward": __version__, "numpy": np.__version__}
+    for name in ("scipy", "torch"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
 
 
 def model_file(path: str | os.PathLike) -> Path:
@@ -260,8 +275,6 @@ def load(path: str | os.PathLike) -> FittedMap:
         >>> bool((pushforward.load(p).sample(5, seed=1) == m.sample(5, seed=1)).all())
         True
     """
-    from . import methods  # noqa: F401  (importing the methods registers every map kind)
-
     meta, tensors = read_model_file(path)
     cls = MAP_KINDS.get(meta.get("kind"))
     try:

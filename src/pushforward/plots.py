@@ -30,7 +30,7 @@ REAL, GENERATED, EXACT = "#3b4252", "#e4572e", "#2e86de"
 MAX_PAIRS = 6
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -46,7 +46,7 @@ def _as_2d(a, name: str) -> np.ndarray:
     return a
 
 
-def _limits(*samples: np.ndarray | None, q: float = 0.002, pad: float = 0.05) -> np.ndarray:
+def plot_limits(*samples: np.ndarray | None, q: float = 0.002, pad: float = 0.05) -> np.ndarray:
     """(d, 2) plotting limits: pooled quantiles q and 1 − q, padded."""
     pooled = np.concatenate([s for s in samples if s is not None])
     lo, hi = np.quantile(pooled, [q, 1 - q], axis=0)
@@ -93,9 +93,9 @@ def histogram(real, generated, *, column: int = 0, bins: int = 60, name: str | N
     """
     g = _as_2d(generated, "generated")[:, column]
     r = None if real is None else _as_2d(real, "real")[:, column]
-    lo, hi = _limits(*(s[:, None] for s in (r, g) if s is not None))[0]
+    lo, hi = plot_limits(*(s[:, None] for s in (r, g) if s is not None))[0]
     edges = np.linspace(lo, hi, bins + 1)
-    fig = _figure(6, 3.6)
+    fig = new_figure(6, 3.6)
     ax = fig.add_subplot()
     if r is not None:
         ax.hist(r, edges, density=True, color=REAL, alpha=0.25, label=f"real ({len(r):,})")
@@ -144,7 +144,7 @@ def qq(real, generated, *, column: int = 0, name: str | None = None):
         1
     """
     q_r, q_g = qq_points(real, generated, column=column)
-    fig = _figure(4.2, 4.2)
+    fig = new_figure(4.2, 4.2)
     ax = fig.add_subplot()
     lo, hi = min(q_r.min(), q_g.min()), max(q_r.max(), q_g.max())
     ax.plot([lo, hi], [lo, hi], color=REAL, lw=1, ls="--", label="y = x")
@@ -204,7 +204,7 @@ def learned_map(model, *, ppf=None, data=None):
     """
     u, g, exact = map_points(model, ppf=ppf, data=data)
     exact_label = "exact F⁻¹(u)" if ppf is not None else "empirical quantiles F̂⁻¹(u)"
-    fig = _figure(6, 4.8)
+    fig = new_figure(6, 4.8)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(u, exact, color=EXACT, lw=3, alpha=0.5, label=exact_label)
     top.plot(u, g, color=GENERATED, lw=1.4, label=f"{model.method}: G(u)")
@@ -231,7 +231,7 @@ def _grid_parts(grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     return x, y, v, kind or ("velocity" if v.ndim == 3 else "critic")
 
 
-def _draw_field(ax, grid) -> None:
+def draw_field(ax, grid) -> None:
     x, y, v, kind = _grid_parts(grid)
     if v.ndim == 2:
         cs = ax.contour(x, y, v, levels=12, cmap="coolwarm", linewidths=0.9, alpha=0.9)
@@ -270,10 +270,10 @@ def scatter_2d(real, generated, *, grid=None, columns: Sequence[int] = (0, 1),
     cols = list(columns)
     g = _as_2d(generated, "generated")[:, cols]
     r = None if real is None else _as_2d(real, "real")[:, cols]
-    lim = _limits(r, g)
+    lim = plot_limits(r, g)
     panels = [("real", r, REAL, "Greys"), ("generated", g, GENERATED, "Oranges")]
     panels = panels if r is not None else panels[1:]
-    fig = _figure(4.2 * len(panels), 8)
+    fig = new_figure(4.2 * len(panels), 8)
     axes = np.asarray(fig.subplots(2, len(panels), sharex=True, sharey=True, squeeze=False))
     edges = [np.linspace(*lim[0], bins + 1), np.linspace(*lim[1], bins + 1)]
     for k, (title, s, colour, cmap) in enumerate(panels):
@@ -281,7 +281,7 @@ def scatter_2d(real, generated, *, grid=None, columns: Sequence[int] = (0, 1),
         shown = _thin(s, max_points)
         top.scatter(shown[:, 0], shown[:, 1], s=3, color=colour, alpha=0.5, linewidths=0)
         if grid is not None:
-            _draw_field(top, grid)
+            draw_field(top, grid)
         top.set_title(f"{title} ({len(s):,} points)")
         h, _, _ = np.histogram2d(s[:, 0], s[:, 1], bins=edges, density=True)
         bottom.imshow(np.sqrt(h.T), origin="lower", aspect="auto", cmap=cmap,
@@ -324,9 +324,9 @@ def pairs(real, generated, *, columns: Sequence[int] | None = None,
         raise PushforwardError(f"pairs shows 1 to {MAX_PAIRS} columns, got {len(cols)}")
     g = g[:, cols]
     r = None if real is None else _as_2d(real, "real")[:, cols]
-    lim, k = _limits(r, g), len(cols)
+    lim, k = plot_limits(r, g), len(cols)
     labels = [names[c] if names is not None else f"column {c}" for c in cols]
-    fig = _figure(1.9 * k + 1, 1.9 * k + 0.6)
+    fig = new_figure(1.9 * k + 1, 1.9 * k + 0.6)
     gs = fig.add_gridspec(k, k)
     rt, gt = _thin(r, max_points), _thin(g, max_points)
     for i in range(k):
@@ -393,7 +393,7 @@ def training_curves(history):
     """
     h = _history(history)
     val = len(h.get("val_energy", ()) or ()) > 0
-    fig = _figure(9, 6.2 if val else 3.4)
+    fig = new_figure(9, 6.2 if val else 3.4)
     axes = np.asarray(fig.subplots(2 if val else 1, 2, squeeze=False))
     loss = np.asarray(h["loss"], dtype=float)
     smooth = _smooth(loss, max(1, len(loss) // 50))
@@ -441,17 +441,17 @@ def training_animation(snapshots: Sequence[Any], *, real=None, steps: Sequence[i
     """
     from PIL import Image
 
-    _figure(1, 1)  # a clear error when matplotlib is missing
+    new_figure(1, 1)  # a clear error when matplotlib is missing
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     shots = [_as_2d(s, "snapshot") for s in snapshots]
     if not shots or shots[0].shape[1] not in (1, 2):
         raise PushforwardError("training_animation needs 1-D or 2-D snapshots")
     r = None if real is None else _as_2d(real, "real")
-    lim = _limits(r, *shots)
+    lim = plot_limits(r, *shots)
     frames = []
     for k, s in enumerate(shots):
-        fig = _figure(4.5, 4 if s.shape[1] == 2 else 3.2)
+        fig = new_figure(4.5, 4 if s.shape[1] == 2 else 3.2)
         ax = fig.add_subplot()
         if s.shape[1] == 1:
             edges = np.linspace(*lim[0], bins + 1)

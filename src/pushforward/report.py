@@ -178,9 +178,9 @@ def _auto_grid(model: FittedMap, real, generated):
     if model.dim != 2 or not hasattr(model, "velocity"):
         return None
     from .grid import field_on_grid
-    from .plots import _limits
+    from .plots import plot_limits
 
-    lim = _limits(real, generated)
+    lim = plot_limits(real, generated)
     return field_on_grid(model, (*lim[0], *lim[1]), 31)
 
 

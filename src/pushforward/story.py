@@ -32,15 +32,15 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def compare_2d(real: np.ndarray, generated: dict[str, np.ndarray], grids: dict[str, Any],
                *, max_points: int = 3000):
     """Real points beside each method's generated points, with critic/velocity fields."""
-    from .plots import _draw_field, _figure, _limits
+    from .plots import draw_field, new_figure, plot_limits
 
     panels = [("real data", real, None)] + [(k, v, grids.get(k)) for k, v in generated.items()]
-    lim = _limits(real, *generated.values())
-    fig = _figure(3.6 * len(panels), 3.9)
+    lim = plot_limits(real, *generated.values())
+    fig = new_figure(3.6 * len(panels), 3.9)
     axes = fig.subplots(1, len(panels), sharex=True, sharey=True)
     for ax, (title, pts, grid) in zip(axes, panels, strict=True):
         if grid is not None:
-            _draw_field(ax, grid)
+            draw_field(ax, grid)
         pts = pts[:max_points]
         ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, linewidths=0,
                    color="0.35" if title == "real data" else "tab:orange")

@@ -19,7 +19,8 @@ from ..errors import PushforwardError
 U_RESOLUTIONS = (1e-15, 2e-15, 1e-14, 1e-13, 1e-12)
 
 
-def _fmt(x: float) -> str:
+def fmt_number(x: float) -> str:
+    """A number as a spec writes it: ``2`` for an int, ``2.0`` for a float."""
     return repr(int(x)) if isinstance(x, int) else repr(float(x))
 
 
@@ -65,7 +66,7 @@ class Mixture:
         self.components = list(components)
         self.weights = w / w.sum()
         self._logw = np.log(self.weights)
-        parts = [f"{_fmt(float(wi))}*{getattr(c, 'spec', '?')}" for wi, c in self._pairs(w)]
+        parts = [f"{fmt_number(float(wi))}*{getattr(c, 'spec', '?')}" for wi, c in self._pairs(w)]
         self.spec = spec or f"mix({', '.join(parts)})"
         self.u_resolution_: float | None = None
         self._inverters: dict[bool, object] = {}

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import PushforwardError
-from .mixture import Mixture, _fmt
+from .mixture import Mixture, fmt_number
 
 MAX_SPEC_LENGTH = 2000
 
@@ -237,5 +237,5 @@ def _shapes(dist: stats.rv_continuous) -> list[str]:
 
 
 def _render(name: str, args: list[float], kwargs: dict[str, float]) -> str:
-    parts = [_fmt(a) for a in args] + [f"{k}={_fmt(v)}" for k, v in kwargs.items()]
+    parts = [fmt_number(a) for a in args] + [f"{k}={fmt_number(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})" if parts else name

@@ -223,9 +223,9 @@ def _learned_split(model: FittedMap, source: Source):
     mean = getattr(model, "mean_", None)
     if not holdout or mean is None or model.seed is None or source.data is None:
         return None
-    from ..learned import _split
+    from ..data.split import holdout_split
 
-    train, held = _split(source, float(holdout), int(model.seed))
+    train, held = holdout_split(source, float(holdout), int(model.seed))
     if train is None or len(train) == len(source.data):
         return None
     if not np.allclose(train.mean(axis=0), mean, rtol=1e-9, atol=1e-12):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ._arrays import as_pair, digest, distance_blocks, kth_neighbour_distance
-from .two_sample import _register
+from .two_sample import register_metric
 
 __all__ = ["PRDC", "prdc", "precision", "recall", "density", "coverage"]
 
@@ -97,7 +97,7 @@ def _cached(x, y) -> PRDC:
     return _memo[key]
 
 
-@_register("precision", "share of generated points inside some real point's 5-NN ball",
+@register_metric("precision", "share of generated points inside some real point's 5-NN ball",
            label="precision", better="higher", repeats=1, floor_repeats=1,
            tolerance=0.93)
 def precision(x, y) -> float:
@@ -105,7 +105,7 @@ def precision(x, y) -> float:
     return _cached(x, y).precision
 
 
-@_register("recall", "share of real points inside some generated point's 5-NN ball",
+@register_metric("recall", "share of real points inside some generated point's 5-NN ball",
            label="recall", better="higher", repeats=1, floor_repeats=1,
            tolerance=0.93)
 def recall(x, y) -> float:
@@ -113,7 +113,7 @@ def recall(x, y) -> float:
     return _cached(x, y).recall
 
 
-@_register("density", "mean number of real 5-NN balls holding a generated point, over 5",
+@register_metric("density", "mean number of real 5-NN balls holding a generated point, over 5",
            label="density", better="higher", repeats=1, floor_repeats=1,
            tolerance=0.85)
 def density(x, y) -> float:
@@ -121,7 +121,7 @@ def density(x, y) -> float:
     return _cached(x, y).density
 
 
-@_register("coverage", "share of real points whose 5-NN ball holds a generated point",
+@register_metric("coverage", "share of real points whose 5-NN ball holds a generated point",
            label="coverage", better="higher", repeats=1, floor_repeats=1,
            tolerance=0.93)
 def coverage(x, y) -> float:

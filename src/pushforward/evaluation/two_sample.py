@@ -138,7 +138,9 @@ def permutation_p_value(values: Sequence[float], floors: Sequence[float], *,
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def _register(key: str, description: str, **spec) -> Callable[[Callable], Callable]:
+def register_metric(key: str, description: str, **spec) -> Callable[[Callable], Callable]:
+    """Decorator: add ``fn`` to :data:`METRICS` as ``Metric(fn, **spec)`` under ``key``."""
+
     def add(fn: Callable) -> Callable:
         METRICS.register(key, description)(Metric(fn, **spec))
         return fn
@@ -146,7 +148,7 @@ def _register(key: str, description: str, **spec) -> Callable[[Callable], Callab
     return add
 
 
-@_register("energy", "squared energy distance, 5 generated vs 10 real samples (MEASURES.md)",
+@register_metric("energy", "squared energy distance, 5 generated vs 10 real samples (MEASURES.md)",
            label="energy distance²")
 def energy(x, y) -> float:
     """Squared energy distance, V-statistic: ED² = 2·mean‖x−y‖ − mean‖x−x'‖ − mean‖y−y'‖.
@@ -219,7 +221,7 @@ def median_bandwidth(y, *, max_points: int = 1000) -> float:
     return med if med > 0 else 1.0
 
 
-@_register("mmd", "squared MMD, Gaussian kernel, bandwidth by the median heuristic on the "
+@register_metric("mmd", "squared MMD, Gaussian kernel, bandwidth by the median heuristic on the "
            "reference", label="MMD²", max_n=5000)
 def mmd(x, y, *, bandwidth: float | None = None) -> float:
     """Squared maximum mean discrepancy (V-statistic) with a Gaussian kernel.
@@ -257,7 +259,7 @@ def mmd(x, y, *, bandwidth: float | None = None) -> float:
     return max(0.0, pair_mean(x, None, gauss) + kyy - 2 * pair_mean(x, y, gauss))
 
 
-@_register("swd", "sliced Wasserstein-1 over 128 fixed random directions",
+@register_metric("swd", "sliced Wasserstein-1 over 128 fixed random directions",
            label="sliced W₁")
 def sliced_wasserstein(x, y, *, n_projections: int = 128, seed: int = 0) -> float:
     """Sliced Wasserstein-1: the mean over directions θ of W₁(θᵀx, θᵀy), exact by sorting.
@@ -295,7 +297,7 @@ def ks_columns(x, y) -> np.ndarray:
     return np.array([ks_two_sample(x[:, j], y[:, j]) for j in range(x.shape[1])])
 
 
-@_register("ks", "two-sample Kolmogorov-Smirnov statistic of the worst column",
+@register_metric("ks", "two-sample Kolmogorov-Smirnov statistic of the worst column",
            label="KS (worst column)")
 def ks(x, y) -> float:
     """The largest per-column KS statistic (:func:`ks_columns`).
@@ -322,7 +324,7 @@ def w1_columns(x, y) -> np.ndarray:
     return sliced.wasserstein_1d(torch.from_numpy(x), torch.from_numpy(y), p=1).numpy()
 
 
-@_register("w1", "Wasserstein-1 distance of the worst column", label="W₁ (worst column)")
+@register_metric("w1", "Wasserstein-1 distance of the worst column", label="W₁ (worst column)")
 def w1(x, y) -> float:
     """The largest per-column Wasserstein-1 distance (:func:`w1_columns`).
 

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg, special, stats
 
-from ..methods import METHODS
-from ..model import MAP_KINDS, FittedMap
+from ..model import FittedMap
 from . import inverse_cdf as _icdf
 from . import quantile as _quantile
 
@@ -111,10 +110,6 @@ class GaussianCopula(FittedMap):
         return m
 
 
-MAP_KINDS.register("copula")(GaussianCopula)
-
-
-@METHODS.register("copula", "Gaussian copula: quantile marginals + normal-score correlation")
 def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
                seed: int | None = None, tails: str = "extrapolate",
                n_train: int = 20_000) -> GaussianCopula:

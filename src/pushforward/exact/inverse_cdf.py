@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..data.noise import NOISES, Noise
 from ..errors import PushforwardError
-from ..methods import METHODS
-from ..model import MAP_KINDS, FittedMap
+from ..model import FittedMap
 
 Fn = Callable[[np.ndarray], np.ndarray]
 
@@ -33,7 +32,7 @@ class _Dist1D:
     Picks the cheapest exact path: scipy.special for normals, scipy's ``_ppf``/``_isf`` for a
     frozen ``rv_continuous`` (checked once against the public methods; skips per-call argument
     checks), the object's own methods otherwise. ``ppf``/``isf`` are only called on
-    probabilities in [0, 1/2] by :func:`_push`.
+    probabilities in [0, 1/2] by :func:`push_between`.
     """
 
     def __init__(self, *, cdf: Fn, sf: Fn, logcdf: Fn, logsf: Fn, ppf: Fn, isf: Fn,
@@ -107,6 +106,8 @@ def _private(method, shapes: tuple, loc: float, scale: float, public: Fn) -> Fn:
 
 
 def _from_frozen(dist, spec: str | None) -> _Dist1D:
+    from scipy import stats
+
     gen = dist.dist
     if not isinstance(gen, stats.rv_continuous):
         raise PushforwardError(f"{_name(dist, spec)} is not a continuous distribution; "
@@ -172,6 +173,9 @@ def as_dist(obj: Any) -> _Dist1D:
             return _from_noise(NOISES[obj])
         spec = obj
         obj = _parse(obj)
+    # scipy.stats takes ~1 s to import: only specs need it, never a noise (a quantile map)
+    from scipy import stats
+
     spec = spec or getattr(obj, "spec", None)
     if isinstance(getattr(obj, "dist", None), (stats.rv_continuous, stats.rv_discrete)):
         return _from_frozen(obj, spec)
@@ -204,7 +208,7 @@ def _spec_of_frozen(dist) -> str:
 
 
 # ------------------------------------------------------------------------------- the map
-def _push(x: np.ndarray, src: _Dist1D, tgt: _Dist1D) -> np.ndarray:
+def push_between(x: np.ndarray, src: _Dist1D, tgt: _Dist1D) -> np.ndarray:
     """y = F_tgt⁻¹(F_src(x)) elementwise, through cdf below the source median and sf above."""
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
@@ -257,7 +261,7 @@ def transform_between(x: np.ndarray, source: Any, target: Any) -> np.ndarray:
         >>> transform_between(np.array([0.025, 0.5, 0.975]), "uniform", stats.norm()).round(4)
         array([-1.96,  0.  ,  1.96])
     """
-    return _push(x, as_dist(source), as_dist(target))
+    return push_between(x, as_dist(source), as_dist(target))
 
 
 class InverseCDF(FittedMap):
@@ -304,10 +308,10 @@ class InverseCDF(FittedMap):
         return self
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        return _push(self._check_noise(z), self.source_, self.target_)
+        return push_between(self._check_noise(z), self.source_, self.target_)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        return _push(self._check_data(x), self.target_, self.source_)
+        return push_between(self._check_data(x), self.target_, self.source_)
 
     def iter_samples(self, n: int, *, seed=None, chunk_size: int = 65536):
         if self.source_is_noise_:
@@ -344,10 +348,6 @@ def check_pointwise(method: str, dim: int, latent_dim: int | None) -> None:
                                f"must equal the data's dimension {dim}, got {latent_dim}")
 
 
-MAP_KINDS.register("inverse-cdf")(InverseCDF)
-
-
-@METHODS.register("inverse-cdf", "exact inverse CDF of a known distribution (a spec target)")
 def fit_inverse_cdf(source, *, noise: str = "normal", latent_dim: int | None = None,
                     seed: int | None = None) -> InverseCDF:
     """The exact map noise → target for a 1-D built-in distribution spec."""

@@ -10,8 +10,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import PushforwardError
-from ..methods import METHODS
-from ..model import MAP_KINDS, FittedMap
+from ..model import FittedMap
 from . import inverse_cdf as _icdf
 from . import quantile as _quantile
 
@@ -97,12 +96,14 @@ class Parametric(FittedMap):
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         z = self._check_noise(z)
         noise = _icdf.as_dist(self.noise_)
-        return np.column_stack([_icdf._push(z[:, j], noise, d) for j, d in enumerate(self.dists_)])
+        return np.column_stack([_icdf.push_between(z[:, j], noise, d)
+                                for j, d in enumerate(self.dists_)])
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = self._check_data(x)
         noise = _icdf.as_dist(self.noise_)
-        return np.column_stack([_icdf._push(x[:, j], d, noise) for j, d in enumerate(self.dists_)])
+        return np.column_stack([_icdf.push_between(x[:, j], d, noise)
+                                for j, d in enumerate(self.dists_)])
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Parametric:
@@ -128,10 +129,6 @@ def _mle(fam: stats.rv_continuous, x: np.ndarray, column: str) -> list[float]:
     return params
 
 
-MAP_KINDS.register("parametric")(Parametric)
-
-
-@METHODS.register("parametric", "a scipy.stats family fitted by maximum likelihood (family=)")
 def fit_parametric(source, *, noise: str = "normal", latent_dim: int | None = None,
                    seed: int | None = None, family: str = "norm",
                    n_train: int = 20_000) -> Parametric:

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PushforwardError
-from ..methods import METHODS
-from ..model import MAP_KINDS, FittedMap
+from ..model import FittedMap
 from . import inverse_cdf as _icdf
 
 TAILS = ("extrapolate", "clip")
@@ -243,10 +242,6 @@ def _unique_knots(q: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return v, p[start], p[start + count - 1]
 
 
-MAP_KINDS.register("quantile")(QuantileMap)
-
-
-@METHODS.register("quantile", "empirical quantile map per column, tails extrapolated or clipped")
 def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None,
                  seed: int | None = None, tails: str = "extrapolate",
                  n_train: int = 20_000) -> QuantileMap:

@@ -97,7 +97,6 @@ class Adversarial(Objective):
         critic_width, critic_depth, critic_activation: the critic ``mlp``'s size.
     """
 
-    description = ""
     #: a ReLU generator: measured on 25gaussians (3,000 steps, λ = 0.1), a piecewise-linear
     #: generator folds the noise onto 25/25 sharp modes (83 % high quality) where the default
     #: SiLU one reached 8/25 (21 %); on 8gaussians 95 % against 81 % high quality
@@ -232,7 +231,6 @@ class GAN(Adversarial):
     """
 
     name = "gan"
-    description = "GAN (non-saturating loss; instance noise and label smoothing options)"
     generator_betas = (0.5, 0.999)
 
     def __init__(self, *, n_critic: int = 1, critic_lr: float = 1e-3,
@@ -307,7 +305,6 @@ class WGAN(Adversarial):
     """
 
     name = "wgan"
-    description = "Wasserstein GAN with weight clipping and RMSProp"
     generator_betas = (0.0, 0.99)
 
     def __init__(self, *, n_critic: int = 5, critic_lr: float = 5e-4, clip: float = 0.01,
@@ -380,7 +377,6 @@ class WGANGP(Adversarial):
     """
 
     name = "wgan-gp"
-    description = "Wasserstein GAN with gradient penalty (Adam betas (0.5, 0.9))"
     generator_betas = (0.5, 0.9)
 
     def __init__(self, *, n_critic: int = 5, critic_lr: float = 1e-3, gp_weight: float = 10.0,

@@ -254,7 +254,6 @@ class FlowMatching(Objective):
     """
 
     name = "flow-matching"
-    description = "flow matching (I-CFM): a velocity field on straight noise-to-data paths"
     default_net = "time-mlp"
     map_kind = "flow"
     #: 64 random Fourier features of x (scale 1): 60 s of OT-CFM, hold-out ed_ratio / C2ST
@@ -328,7 +327,6 @@ class OTFlowMatching(FlowMatching):
     """
 
     name = "ot-flow-matching"
-    description = "flow matching on minibatch exact optimal-transport pairs (OT-CFM)"
 
     def __init__(self, *, ot_block: int = 128, **options: Any):
         super().__init__(**options)
