@@ -1,11 +1,16 @@
 """The CLI: each bad input gives one clear line on stderr and exit code 2; good input works."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import pushforward
 from pushforward.cli import app
 
 runner = CliRunner()
@@ -181,3 +186,147 @@ def test_corrupt_model_file(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     r = runner.invoke(app, ["--debug", "fit", str(tmp_path / "nope.csv")])
     assert r.exit_code != 2 and r.exception is not None
+
+
+# ------------------------------------------------------------------------- terminal and pipes
+# CliRunner's stdout is not a terminal: these tests see what a pipe or a log file sees.
+def test_version_and_short_help():
+    r = run("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"pushforward {pushforward.__version__}"
+    for args in (["-h"], ["fit", "-h"], ["sample", "-h"]):
+        r = run(*args)
+        assert r.exit_code == 0 and "Usage" in r.stdout, args
+    assert "--install-completion" in run("--help").stdout
+
+
+def test_shell_completion_completes_command_names():
+    env = {"_PUSHFORWARD_COMPLETE": "complete_bash", "COMP_WORDS": "pushforward ev",
+           "COMP_CWORD": "1"}
+    r = runner.invoke(app, [], prog_name="pushforward", env=env)
+    assert r.exit_code == 0 and r.stdout.split() == ["evaluate"]
+
+
+def test_piped_lines_are_never_wrapped(tmp_path):
+    deep = tmp_path / ("a-rather-long-folder-name-for-a-model-" * 3) / "model"
+    r = run("fit", "norm", "--method", "inverse-cdf", "--out", deep)
+    assert r.exit_code == 0, r.output
+    saved = [line for line in r.stdout.splitlines() if "saved" in line]
+    assert len(saved) == 1 and saved[0].endswith(str(deep / "model.safetensors")), r.stdout
+
+
+@pytest.fixture(scope="module")
+def normal_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("normal") / "m"
+    assert run("fit", "norm", "--method", "inverse-cdf", "--out", path).exit_code == 0
+    return path
+
+
+def test_evaluate_table_keeps_every_verdict_whole_when_piped(normal_model):
+    r = run("evaluate", normal_model, "--data", "gamma(a=2)", "-n", 200)
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout
+    rows = [line for line in r.stdout.splitlines() if line.startswith("│ C2ST")]
+    assert len(rows) == 1 and "│ distinguishable " in rows[0], r.stdout
+    assert r.stdout.rstrip().splitlines()[-1].startswith("distinguishable: C2ST")
+
+
+def test_print_table_folds_instead_of_cutting():
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from pushforward.cli import _print_table
+
+    t = Table("figure", "verdict")
+    t.add_row("C2ST", "indistinguishable-from-real-data")
+    buf = io.StringIO()
+    _print_table(t, to=Console(file=buf, width=24))
+    text = buf.getvalue()
+    assert "…" not in text
+    cells = "".join(line.split("│")[2].strip() for line in text.splitlines() if "│" in line)
+    assert "indistinguishable-from-real-data" in cells.replace("verdict", "")
+
+
+def test_json_is_one_flag_printing_json_to_stdout(normal_model):
+    ev = json.loads(run("evaluate", normal_model, "-n", 200, "--json").stdout)
+    assert ev["source"] == "norm" and ev["verdict"].startswith("indistinguishable")
+    assert {r["key"] for r in ev["rows"]} >= {"energy", "c2st"}
+    assert json.loads(run("info", normal_model, "--json").stdout)["method"] == "inverse-cdf"
+    registries = json.loads(run("list", "--json").stdout)
+    assert "quantile" in json.dumps(registries) and "moons" in json.dumps(registries)
+
+
+def test_comparison_data_is_an_option_not_an_argument(normal_model):
+    fails = run("evaluate", normal_model, "moons")
+    assert fails.exit_code == 2 and "Traceback" not in fails.output
+    r = run("evaluate", normal_model, "--data", "norm(1, 1)", "-n", 200, "--json")
+    assert json.loads(r.stdout)["source"] == "norm(1, 1)"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pushforward.cli", *args]
+
+
+def _env() -> dict[str, str]:
+    src = str(Path(pushforward.__file__).parents[1])
+    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def test_sample_into_a_pipe_closed_early_exits_0_quietly(normal_model):
+    # `pushforward sample MODEL -n 100000 | head -1`: the reader leaves after one line
+    sampler = subprocess.Popen(_cli("sample", str(normal_model), "-n", "100000"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    first = sampler.stdout.readline()
+    sampler.stdout.close()
+    stderr = sampler.stderr.read()
+    assert sampler.wait(timeout=60) == 0, stderr.decode()
+    assert first == b"x\n" and stderr == b""
+
+
+def test_interrupt_exits_130_with_one_line(monkeypatch, tmp_path):
+    import pushforward.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pushforward.api, "fit", interrupted)
+    r = run("fit", "norm", "--out", tmp_path / "m")
+    assert r.exit_code == 130 and len(r.stderr.strip().splitlines()) == 1, r.output
+    assert "--resume" in r.stderr and "Traceback" not in r.output
+
+
+# -------------------------------------------------------------------------- model folders
+@pytest.fixture
+def table(csv):
+    """200 rows of two normal columns: a learned fit of a few steps takes well under a second."""
+    rows = np.random.default_rng(0).normal(size=(200, 2))
+    return csv("a,b\n" + "\n".join(f"{x:.6f},{y:.6f}" for x, y in rows))
+
+
+def test_fit_removes_the_checkpoint_and_refuses_to_replace_a_run(tmp_path, table):
+    model = tmp_path / "m"
+    args = ("fit", table, "--method", "sliced-js", "--steps", 5, "--seed", 0, "--out", model)
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    start = r.stderr.splitlines()[0]
+    assert start == f"fitting {table} (200 rows × 2 columns: a, b) with sliced-js, budget 5 steps"
+    assert sorted(p.name for p in model.iterdir()) == ["model.safetensors", "settings.json"]
+    fails_with(run(*args), "a model already exists", "--force")
+    assert run(*args, "--force", "--keep-checkpoint").exit_code == 0
+    assert (model / "checkpoint.safetensors").exists()
+    # an interrupted run: its checkpoint without a finished model
+    (model / "model.safetensors").unlink()
+    fails_with(run(*args), "checkpoint", "--resume", "--force")
+    fails_with(run("fit", "norm", "--out", model), "checkpoint")  # exact methods too
+    assert run(*args, "--force").exit_code == 0
+    assert not (model / "checkpoint.safetensors").exists()
+
+
+def test_api_fit_removes_its_checkpoint_unless_kept(tmp_path):
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    x = np.random.default_rng(0).normal(size=(200, 2))
+    pushforward.fit(x, method="sliced-js", steps=3, seed=0, out=gone)
+    assert not (gone / "checkpoint.safetensors").exists()
+    pushforward.fit(x, method="sliced-js", steps=3, seed=0, out=kept, keep_checkpoint=True)
+    assert (kept / "checkpoint.safetensors").exists()

@@ -65,7 +65,7 @@ def test_foreign_and_garbage_files_are_rejected(tmp_path):
 
 def test_saving_is_atomic_no_temporary_files_left(tmp_path, fitted):
     fitted.save(tmp_path / "m")
-    fitted.save(tmp_path / "m")
+    fitted.save(tmp_path / "m", overwrite=True)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.safetensors",
                                                                   "settings.json"]
 
@@ -83,3 +83,14 @@ def test_a_map_fitted_on_a_dataframe_samples_a_dataframe(tmp_path):
     assert isinstance(again, pd.DataFrame) and again.equals(s)
     assert isinstance(pushforward.fit(frame.to_numpy(), method="copula", seed=0).sample(3),
                       np.ndarray)
+
+
+@pytest.mark.parametrize("name", ["m", "m.safetensors"])
+def test_save_refuses_to_replace_a_model_unless_asked(tmp_path, fitted, name):
+    path = fitted.save(tmp_path / name)
+    before = path.read_bytes()
+    with pytest.raises(PushforwardError, match="overwrite=True"):
+        fitted.save(tmp_path / name)
+    assert path.read_bytes() == before
+    fitted.save(tmp_path / name, overwrite=True)
+    assert pushforward.load(path).method == fitted.method

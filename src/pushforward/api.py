@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 from ._random import SeedLike, as_seed
@@ -35,6 +36,7 @@ def fit(
     dropna: bool = False,
     out: str | None = None,
     resume: bool = False,
+    keep_checkpoint: bool = False,
     console: Any = None,
     **options: Any,
 ) -> FittedMap:
@@ -50,8 +52,10 @@ def fit(
         latent_dim: noise dimension k; default the data's dimension.
         seed: makes the fit reproducible; None draws one and records it in the model.
         columns, key, dropna: how to read a file (see :func:`pushforward.load_source`).
-        out: learned methods: the model folder that holds checkpoints while training.
+        out: learned methods: the model folder that holds the run's checkpoint while training.
         resume: learned methods: continue the run checkpointed in ``out``.
+        keep_checkpoint: learned methods: keep the checkpoint in ``out`` after a successful run
+            (by default it is removed once training ends; save the model to keep the result).
         console: learned methods: a rich console for the progress bar (None: silent).
         **options: method-specific settings: ``tails=``, ``family=`` for exact maps; for learned
             ones any :class:`~pushforward.learned.TrainConfig` field (``steps=``,
@@ -90,6 +94,10 @@ def fit(
         seed=as_seed(seed),
         **options,
     )
+    if out is not None and "out" in params and not keep_checkpoint:
+        from .model import CHECKPOINT_FILE
+
+        (Path(out) / CHECKPOINT_FILE).unlink(missing_ok=True)
     fitted.info["source"] = source.name
     if source.meta.get("frame"):
         fitted.info["frame"] = True  # sample() returns a DataFrame with the same columns

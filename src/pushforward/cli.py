@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,27 +23,64 @@ app = typer.Typer(
     help="Learn a map from simple noise to a distribution known only through samples.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+#: width of output that is not a terminal: wide enough that tables keep their natural width
+#: (a log or a pipe is read by grep, not by a window 80 columns wide)
+PIPE_WIDTH = 1000
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr) that never hard-wraps text when it is not a terminal.
+
+    In a terminal: rich's defaults (its width, colours, a live progress bar). In a pipe or a
+    file: every sentence on one line (``soft_wrap``) and tables at their natural width.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True, width=PIPE_WIDTH)
+
+
+out = console()
+err = console(stderr=True)
 _state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"pushforward {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
+    global out, err
     _state["debug"] = debug
+    # built per invocation: whether stdout is a terminal is known only now
+    out, err = console(), console(stderr=True)
 
 
 def _errors(fn):
-    """Turn user errors into one line on stderr and exit code 2 (unless --debug)."""
+    """Turn user errors into one line on stderr and exit code 2 (unless --debug).
+
+    A reader that stops early (``pushforward sample ... | head``) ends the command quietly with
+    exit code 0; Ctrl-C prints one line and exits with 130.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()
+            return result
         except PushforwardError as e:
             if _state["debug"]:
                 raise
@@ -51,12 +89,50 @@ def _errors(fn):
         except KeyboardInterrupt:
             err.print("interrupted; a learned run keeps its checkpoint: rerun with --resume")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(0) from None
 
     return wrapper
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at devnull after its reader left, so the flush at exit raises nothing.
+
+    The recipe of Python's documentation (signal module, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test runner's buffer)
+        pass
+
+
+def _print_table(table: Table, *, to: Console | None = None) -> None:
+    """Print a table whose cells fold rather than end in "…": no verdict is ever cut."""
+    for column in table.columns:
+        column.overflow = "fold"
+    (to or out).print(table)
+
+
 def _split(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",")] if columns else None
+
+
+def _print_json(obj) -> None:
+    """Machine-readable output: plain JSON on stdout, whatever stdout is."""
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+# One convention for every command: the thing a command acts on is its argument (the DATA to
+# fit, the MODEL to sample, evaluate or report); other data is --data; --json prints JSON to
+# stdout instead of the human table.
+ModelArg = Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")]
+DataOption = Annotated[str | None, typer.Option(
+    "--data", help="Real data to compare with (file, built-in target, spec); default the "
+    "model's own data.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a "
+                                        "table.")]
 
 
 # ---------------------------------------------------------------------------------------- fit
@@ -110,27 +186,92 @@ def fit(
                       ] = None,
     resume: Annotated[bool, typer.Option(help="Learned: continue the run checkpointed in "
                                          "--out.")] = False,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing model.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing model or an interrupted "
+                                        "run's checkpoint in --out.")] = False,
+    keep_checkpoint: Annotated[bool, typer.Option(help="Learned: keep checkpoint.safetensors "
+                                                  "in --out after a successful run.")] = False,
 ) -> None:
     """Fit a map from noise to DATA and save it."""
     from . import api
-    from .learned import TrainConfig
-    from .model import model_file
+    from .data import load_source
+    from .model import CHECKPOINT_FILE
 
-    if model_file(out_path).exists() and not (force or resume):
-        raise PushforwardError(f"{out_path}: a model already exists; pass --force to overwrite")
+    _check_out(out_path, force=force, resume=resume)
     flags = {"tails": tails, "family": family, "steps": steps, "time_budget": time_budget,
              "net": net, "width": width, "depth": depth, "lr": lr, "batch_size": batch_size,
              "holdout": holdout, "threads": threads, "device": device}
     options = {k: v for k, v in flags.items() if v is not None}
     if config is not None:
+        from .learned import TrainConfig
+
         options["config"] = TrainConfig.from_toml(config)
-    fitted = api.fit(data, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
-                     columns=_split(columns), key=key, dropna=dropna, out=str(out_path),
-                     resume=resume, console=err, **options)
+    source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
+    start = _start_line(source, method, options)
+    if start:  # learned runs only: an exact fit ends before anyone waits for it
+        err.print(start, highlight=False)
+    fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
+                     out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
+                     **options)
     if "auto" in fitted.info:
         out.print(f"method auto → [bold]{fitted.method}[/bold]: {fitted.info['auto']}")
-    path = fitted.save(out_path)
+    path = fitted.save(out_path, overwrite=True)
+    if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
+        (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)
+    _print_fit(fitted, path)
+
+
+def _check_out(out_path: Path, *, force: bool, resume: bool) -> None:
+    """Refuse to replace a model or an interrupted run's checkpoint without --force/--resume."""
+    from .model import CHECKPOINT_FILE, model_file
+
+    if force or resume:
+        return
+    if model_file(out_path).exists():
+        raise PushforwardError(f"{out_path}: a model already exists; pass --force to replace "
+                               f"it (or --resume to continue its run)")
+    if (out_path / CHECKPOINT_FILE).exists():
+        raise PushforwardError(f"{out_path / CHECKPOINT_FILE}: an interrupted run's checkpoint; "
+                               f"pass --resume to continue it or --force to start over")
+
+
+def _start_line(source, method: str, options: dict) -> str | None:
+    """One line before training: what is fitted, with which method, for how long."""
+    from .api import choose_method
+
+    picked = choose_method(source)[0] if method == "auto" else method
+    if not _is_learned(picked):
+        return None
+    if source.data is not None:
+        shape = f"{len(source.data):,} rows × {source.dim} columns"
+    else:
+        shape = f"built-in target, fresh draws, {source.dim}-D"
+    cols = ", ".join(source.columns[:6]) + (f", … ({source.dim} in all)"
+                                            if source.dim > 6 else "")
+    return f"fitting {source.name} ({shape}: {cols}) with {picked}, {_budget(options)}"
+
+
+def _budget(options: dict) -> str:
+    config = options.get("config")
+    steps = options.get("steps", getattr(config, "steps", None))
+    seconds = options.get("time_budget", getattr(config, "time_budget", None))
+    if steps is None and seconds is None:
+        from .learned import DEFAULT_TIME_BUDGET
+
+        return f"budget {DEFAULT_TIME_BUDGET:g} s (the default; set --time-budget or --steps)"
+    parts = ([f"{steps:,} steps"] if steps is not None else []) + (
+        [f"{seconds:g} s"] if seconds is not None else [])
+    return "budget " + " or ".join(parts)
+
+
+def _is_learned(method: str) -> bool:
+    import inspect
+
+    from .methods import METHODS
+
+    return method in METHODS and "resume" in inspect.signature(METHODS[method]).parameters
+
+
+def _print_fit(fitted, path: Path) -> None:
     out.print(f"fitted {fitted.method} ({fitted.noise} noise, k={fitted.latent_dim} → "
               f"d={fitted.dim}); saved {path}")
     if "stopped" in fitted.info:
@@ -147,7 +288,7 @@ def fit(
 @app.command()
 @_errors
 def sample(
-    model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
+    model: ModelArg,
     n: Annotated[int, typer.Option("-n", "--n", help="Number of samples.")],
     out_path: Annotated[Path | None, typer.Option("--out", help="Output .csv/.tsv/.npy/"
                                                      ".parquet; default CSV to stdout.")] = None,
@@ -196,30 +337,32 @@ def transform(
 # --------------------------------------------------------------------------------------- list
 @app.command("list")
 @_errors
-def list_() -> None:
+def list_(as_json: JsonFlag = False) -> None:
     """Every registry: methods, noises, targets (and losses and networks), one line each."""
     from .registries import all_registries
 
-    for title, entries in all_registries().items():
+    registries = all_registries()
+    if as_json:
+        _print_json({title: dict(entries) for title, entries in registries.items()})
+        return
+    for title, entries in registries.items():
         t = Table(title=title, title_justify="left", show_header=False, box=None)
         for name, desc in entries:
             t.add_row(f"[bold]{name}[/bold]", desc)
-        out.print(t)
+        _print_table(t)
         out.print()
 
 
 # --------------------------------------------------------------------------------------- info
 @app.command()
 @_errors
-def info(model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
-         as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
-         ) -> None:
+def info(model: ModelArg, as_json: JsonFlag = False) -> None:
     """Print what a saved model is: method, noise, dimensions, settings, versions."""
     from .model import read_model_file
 
     meta, tensors = read_model_file(model)
     if as_json:
-        out.print_json(json.dumps(meta))
+        _print_json(meta)
         return
     t = Table(show_header=False, box=None)
     for k in ("method", "noise", "latent_dim", "dim", "columns", "seed", "created"):
@@ -230,25 +373,21 @@ def info(model: Annotated[Path, typer.Argument(help="Model folder or .safetensor
         t.add_row(f"info.{k}", str(v))
     t.add_row("tensors", ", ".join(f"{k}{list(v.shape)}" for k, v in tensors.items()) or "none")
     t.add_row("versions", ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()))
-    out.print(t)
+    _print_table(t)
 
 
 # ----------------------------------------------------------------------------------- evaluate
 @app.command()
 @_errors
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
-    data: Annotated[str | None, typer.Argument(help="Real data to compare with (file, "
-                                                  "built-in, spec); default the model's own "
-                                                  "built-in target.")] = None,
+    model: ModelArg,
+    data: DataOption = None,
     n: Annotated[int, typer.Option("-n", "--n", help="Sample size of every figure.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of every sample drawn.")] = 0,
-    columns: Annotated[str | None, typer.Option(help="Columns of DATA to use.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures "
-                                                     "as JSON here.")] = None,
+    columns: Annotated[str | None, typer.Option(help="Columns of --data to use.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Every metric of MODEL against DATA, beside its two-sample noise floor, with a verdict."""
-    from ._io import write_text
+    """Every metric of MODEL against its data, beside its two-sample noise floor, with a verdict."""
     from .data import load_source
     from .evaluation import evaluate as run_evaluation
     from .model import check_n, load
@@ -259,16 +398,16 @@ def evaluate(
                          columns=_split(columns))
     with err.status("evaluating…"):
         ev = run_evaluation(fitted, source, n=n, seed=seed)
-    out.print(ev.table())
-    if json_out is not None:
-        write_text(json_out, json.dumps(ev.as_dict(), indent=2) + "\n")
-        err.print(f"wrote {json_out}")
+    if as_json:
+        _print_json(ev.as_dict())
+    else:
+        _print_table(ev.table())
 
 
 def _model_target(fitted) -> str:
     name = fitted.info.get("source")
     if not name:
-        raise PushforwardError("give the DATA to compare with: the model does not name its data")
+        raise PushforwardError("give --data to compare with: the model does not name its data")
     return name
 
 
@@ -276,9 +415,8 @@ def _model_target(fitted) -> str:
 @app.command()
 @_errors
 def report(
-    model: Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")],
-    data: Annotated[str | None, typer.Option(help="Real data to compare with; default the "
-                                                "model's own built-in target.")] = None,
+    model: ModelArg,
+    data: DataOption = None,
     out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
         "report.html"),
     n: Annotated[int, typer.Option("-n", "--n", help="Sample size of the evaluation.")] = 10_000,
@@ -318,3 +456,7 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

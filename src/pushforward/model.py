@@ -26,6 +26,8 @@ from .registry import Table
 FORMAT = "pushforward-model"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
+#: a learned run's checkpoint in the model folder (removed after a successful run unless kept)
+CHECKPOINT_FILE = "checkpoint.safetensors"
 SETTINGS_FILE = "settings.json"
 
 #: Fitted-map classes by the ``kind`` stored in a model file: a literal table, so loading an
@@ -173,18 +175,20 @@ class FittedMap:
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
 
-    def save(self, path: str | os.PathLike, *, force: bool = True) -> Path:
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the model atomically; returns the model file's path.
 
         ``path`` ending in ``.safetensors`` is the file itself; any other path is a folder that
-        receives ``model.safetensors`` and a readable ``settings.json``.
+        receives ``model.safetensors`` and a readable ``settings.json``. An existing model is
+        replaced only with ``overwrite=True``.
         """
         from safetensors.numpy import save as st_save
 
         path = Path(path)
         file = path if path.suffix == ".safetensors" else path / MODEL_FILE
-        if file.exists() and not force:
-            raise PushforwardError(f"{file}: already exists; pass --force to overwrite")
+        if file.exists() and not overwrite:
+            raise PushforwardError(f"{file}: a model already exists; pass overwrite=True to "
+                                   f"replace it")
         if path.exists() and not path.is_dir() and file is not path:
             raise PushforwardError(f"{path}: exists and is not a model folder")
         meta = self.metadata()
