@@ -183,7 +183,7 @@ def test_save_load_gives_identical_samples(tmp_path, key):
                                        ("wgan-gp", (0.5, 0.9))])
 def test_the_loop_gives_the_generator_the_methods_betas_and_a_relu_net(tmp_path, key, betas):
     m = pushforward.fit(gaussian(), method=key, seed=0, steps=2, width=8, depth=1,
-                        batch_size=40, threads=1, out=tmp_path,
+                        batch_size=40, threads=1, out=tmp_path, keep_checkpoint=True,
                         objective_options={"critic_width": 4, "critic_depth": 1})
     state = load_state(tmp_path / CHECKPOINT)
     assert tuple(state["optimizer"]["param_groups"][0]["betas"]) == betas

@@ -89,10 +89,11 @@ def test_cli_resume_continues_to_the_same_weights(tmp_path):
     runner = CliRunner()
     common = [str(tmp_path / "d.npy"), "--method", "swd", "--steps", "30", "--seed", "4",
               "--batch-size", "64"]
-    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a")])
+    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a"), "--keep-checkpoint"])
     assert r.exit_code == 0, r.output
     # a run whose checkpoint stopped at step 30 resumes to the same final model
-    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a"), "--resume"])
+    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a"), "--resume",
+                            "--keep-checkpoint"])
     assert r.exit_code == 0, r.output
     a = pushforward.load(tmp_path / "a")
     assert a.info["steps"] == 30
