@@ -264,11 +264,9 @@ def _budget(options: dict) -> str:
 
 
 def _is_learned(method: str) -> bool:
-    import inspect
+    from .methods import LEARNED
 
-    from .methods import METHODS
-
-    return method in METHODS and "resume" in inspect.signature(METHODS[method]).parameters
+    return method in LEARNED
 
 
 def _print_fit(fitted, path: Path) -> None:
