@@ -206,6 +206,17 @@ def test_shell_completion_completes_command_names():
     assert r.exit_code == 0 and r.stdout.split() == ["evaluate"]
 
 
+def test_fit_help_lists_every_method_key_and_completes_them():
+    from pushforward.methods import METHODS
+
+    r = run("fit", "--help")
+    assert r.exit_code == 0 and not [k for k in METHODS if k not in r.stdout], r.stdout
+    words = "pushforward fit x --method sl"
+    env = {"_PUSHFORWARD_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"}
+    r = runner.invoke(app, [], prog_name="pushforward", env=env)
+    assert r.stdout.split() == ["sliced-js", "sliced-kl"]
+
+
 def test_piped_lines_are_never_wrapped(tmp_path):
     deep = tmp_path / ("a-rather-long-folder-name-for-a-model-" * 3) / "model"
     r = run("fit", "norm", "--method", "inverse-cdf", "--out", deep)

@@ -136,13 +136,30 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON to stdout ins
 
 
 # ---------------------------------------------------------------------------------------- fit
+def _method_keys(incomplete: str) -> list[str]:
+    """Shell completion of --method: the keys that start with what is typed."""
+    from .methods import METHODS
+
+    return [k for k in ("auto", *METHODS) if k.startswith(incomplete)]
+
+
+def _method_help() -> str:
+    from .methods import EXACT, LEARNED  # a literal table: listing keys imports no torch
+
+    return (f"auto (picks from the data and says what it picked); exact: {', '.join(EXACT)}; "
+            f"learned: {', '.join(LEARNED)}. `pushforward list` describes each.")
+
+
+_METHOD_HELP = _method_help()
+
+
 @app.command()
 @_errors
 def fit(
     data: Annotated[str, typer.Argument(help="File (csv/tsv/npy/npz/parquet/txt), built-in "
                                         "target, distribution spec or image:PATH.")],
-    method: Annotated[str, typer.Option(help="Method key (see `pushforward list`); auto picks "
-                                        "from the data and says what it picked.")] = "auto",
+    method: Annotated[str, typer.Option(help=_METHOD_HELP, autocompletion=_method_keys)
+                      ] = "auto",
     noise: Annotated[str, typer.Option(help="Noise: normal or uniform.")] = "normal",
     latent_dim: Annotated[int | None, typer.Option(help="Noise dimension; default the "
                                                       "data's dimension.")] = None,
