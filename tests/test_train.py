@@ -1,11 +1,28 @@
-"""The one training loop: budgets, resume exactness, NaN guard, early stopping."""
+"""The one training loop: budgets, resume exactness, Ctrl-C, NaN guard, early stopping,
+snapshots, and the one learning-rate schedule."""
 
+import os
+import signal
+
+import numpy as np
 import pytest
 import torch
 
+from pushforward._state import load_state
 from pushforward.errors import PushforwardError
-from pushforward.objectives import Objective
-from pushforward.train import CHECKPOINT, EARLY_STOP_FROM, LoopSettings, train, validation_noise
+from pushforward.objectives import GAN, Objective
+from pushforward.train import (
+    CHECKPOINT,
+    EARLY_STOP_FROM,
+    MAX_SNAPSHOTS,
+    Callback,
+    Loop,
+    LoopSettings,
+    lr_factor,
+    train,
+    validation_noise,
+)
+from pushforward.train.callbacks import Snapshots
 
 
 class MomentMatch(Objective):
@@ -172,3 +189,135 @@ def test_validation_noise_is_the_expected_energy_distance_of_real_samples(d):
     big = torch.randn(4000, d, generator=g)
     pair_mean = validation_noise(big, 4000) / (2 / 4000)  # E‖Y − Y′‖ from the big sample
     assert float(torch.stack(eds).mean()) == pytest.approx((1 / n + 1 / m) * pair_mean, rel=0.1)
+
+
+# ------------------------------------------------------------------ Ctrl-C, between steps only
+def _ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                 b.state_dict().values(), strict=True))
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(tmp_path):
+    full, net_full, _ = _run(tmp_path / "a", 40)
+
+    def press(step):
+        if step == 23:
+            _ctrl_c()
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", 40, on_step=press, ckpt_every=1e9)  # no periodic checkpoint
+    assert load_state(tmp_path / "b" / CHECKPOINT)["step"] == 23
+    resumed, net_res, _ = _run(tmp_path / "b", 40, resume=True)
+    assert _same_weights(net_full, net_res) and _same_weights(full.generator, resumed.generator)
+    assert full.history.loss == resumed.history.loss
+
+
+class PressedInStep(MomentMatch):
+    """Ctrl-C lands inside the step (here: in the loss, before the optimiser step)."""
+
+    def __init__(self, at, presses=1):
+        self.at, self.presses, self.calls = at, presses, 0
+
+    def loss(self, generator, z, y, *, rng, progress):
+        self.calls += 1
+        if self.calls == self.at:
+            for _ in range(self.presses):
+                _ctrl_c()
+        return super().loss(generator, z, y, rng=rng, progress=progress)
+
+
+def test_ctrl_c_inside_a_step_is_held_until_the_step_is_done(tmp_path):
+    full, net_full, _ = _run(tmp_path / "a", 40)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", 40, PressedInStep(at=17), ckpt_every=1e9)
+    # the 17th step finished before the checkpoint was written: never half-updated weights
+    assert load_state(tmp_path / "b" / CHECKPOINT)["step"] == 17
+    _, net_res, _ = _run(tmp_path / "b", 40, resume=True)
+    assert _same_weights(net_full, net_res)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_saves_nothing_half_done(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, 40, PressedInStep(at=17, presses=2))  # checkpoints after every step
+    # the last checkpoint is the one after step 16, not the interrupted 17th
+    assert load_state(tmp_path / CHECKPOINT)["step"] == 16
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+# ------------------------------------------------------------------ the one stop decision
+class StopAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, loop):
+        if loop.step == self.step:
+            self.stop_reason = "asked to"
+
+
+def test_a_callbacks_request_is_acted_on_by_should_stop_between_steps():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1).double()
+    settings = LoopSettings(steps=50, time_budget=None, lr=1e-2, batch_size=8, ema=0.9,
+                            eval_every=5, patience=5, checkpoint_every=0.0, seed=0)
+    data = lambda n, g: torch.randn(n, 1, generator=g, dtype=torch.float64)  # noqa: E731
+    loop = Loop(MomentMatch(), net, noise=data, batch=data, settings=settings,
+                callbacks=[StopAt(7)])
+    assert loop.run() == "asked to" and loop.step == 7
+    loop = Loop(MomentMatch(), net, noise=data, batch=data, settings=settings)
+    assert loop.run() == "budget" and loop.step == 50 and loop.frac == 1.0
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
+    class LateNaN(MomentMatch):
+        def loss(self, generator, z, y, *, rng, progress):
+            bad = float("nan") if progress >= 0.5 else 1.0
+            return super().loss(generator, z, y, rng=rng, progress=progress) * bad
+
+    with pytest.raises(PushforwardError, match="diverged at step 20.*last good checkpoint"):
+        _run(tmp_path, 40, LateNaN())
+    assert load_state(tmp_path / CHECKPOINT)["step"] == 20
+
+
+# ------------------------------------------------------------------ snapshots, lr factor
+def test_snapshots_stay_bounded_and_denser_early():
+    snaps = Snapshots(keep=6, points=3)
+    for check in range(1000):
+        snaps.add(10 * (check + 1), torch.full((5, 1), float(check)))
+        assert len(snaps.kept) <= 6
+    steps = [s for s, _ in snaps.snapshots]
+    assert steps[0] == 10 and steps[-1] == 10_000  # the first and the last check
+    gaps = np.diff(steps)
+    assert (gaps > 0).all() and (np.diff(gaps) > 0).all()  # geometric: gaps grow
+    # the full record thinned once would keep checks 1, 4, 16, 63, 251, 1000; online ≈ them
+    assert np.allclose(np.log(steps), np.log(10 * np.geomspace(1, 1000, 6)), atol=0.2)
+    assert all(x.shape == (3, 1) for _, x in snaps.snapshots)
+    again = Snapshots(keep=6, points=3)
+    again.load_state_dict(snaps.state_dict())
+    assert again.snapshots and [s for s, _ in again.snapshots] == steps
+
+
+def test_a_few_snapshots_are_all_kept(tmp_path):
+    res, _, _ = _run(tmp_path, 40)  # checks every 5 steps: 8 < MAX_SNAPSHOTS
+    assert [s for s, _ in res.snapshots] == list(range(5, 45, 5))
+    assert len(res.snapshots) <= MAX_SNAPSHOTS
+
+
+def test_the_critic_follows_the_loops_one_schedule_to_lr_end(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Linear(2, 2).double()
+    gan = GAN(critic_width=4, critic_depth=1, critic_lr=1e-3)
+    gan.setup(dim=2, latent_dim=2, device=torch.device("cpu"), dtype=torch.float64, seed=0)
+    settings = LoopSettings(steps=10, time_budget=None, lr=1e-2, batch_size=16, ema=0.9,
+                            eval_every=5, patience=5, checkpoint_every=1e9, seed=0, lr_end=0.3)
+    data = lambda n, g: torch.randn(n, 2, generator=g, dtype=torch.float64)  # noqa: E731
+    train(gan, net, noise=data, batch=data, validation=(data(16, None), data(16, None)),
+          settings=settings, checkpoint_dir=tmp_path)
+    last = lr_factor(0.9, 0.3)  # the 10th step ran at 9/10 of the budget
+    assert last > 0.3 and lr_factor(0.9, 0.05) < 0.1  # a schedule to 5 % would differ
+    generator_lr = load_state(tmp_path / CHECKPOINT)["optimizer"]["param_groups"][0]["lr"]
+    assert generator_lr == pytest.approx(1e-2 * last, rel=1e-12)
+    assert gan.opt.param_groups[0]["lr"] == pytest.approx(1e-3 * last, rel=1e-12)

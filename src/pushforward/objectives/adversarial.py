@@ -20,8 +20,9 @@ generator step:
 2. The generator loss on all ``batch_size`` rows of z, through the frozen critic; the loop
    takes the gradient step.
 
-The critic's learning rate follows the loop's schedule for the generator (cosine decay to 5 % of
-``critic_lr`` over the budget), so the two players slow down together.
+The critic's learning rate follows the loop's one schedule for the generator (the loop hands its
+factor to :meth:`Adversarial.set_lr_factor`: cosine decay to the run's ``lr_end``, 5 % by
+default, of ``critic_lr`` over the budget), so the two players slow down together.
 
 References:
     Goodfellow et al., "Generative adversarial networks", arXiv:1406.2661.
@@ -31,7 +32,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -81,11 +81,6 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return (grad.norm(dim=1) - 1).pow(2).mean()
-
-
-def _schedule(progress: float) -> float:
-    """The loop's learning-rate factor: cosine decay from 1 to 0.05 over the budget."""
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class Adversarial(Objective):
@@ -159,8 +154,6 @@ class Adversarial(Objective):
              rng: torch.Generator, progress: float) -> torch.Tensor:
         self._check_ready(len(y))
         critic, opt = self.critic, self.opt
-        for group in opt.param_groups:
-            group["lr"] = self.critic_lr * _schedule(progress)
         with torch.no_grad():
             fakes = generator(z)
         critic.requires_grad_(True)
@@ -176,6 +169,12 @@ class Adversarial(Objective):
         opt.zero_grad(set_to_none=True)
         critic.requires_grad_(False)  # the generator step does not train the critic
         return self._generator_loss(generator(z), rng=rng, progress=progress)
+
+    def set_lr_factor(self, factor: float) -> None:
+        """The critic's rate follows the loop's one schedule: ``critic_lr`` times its factor."""
+        if self.opt is not None:
+            for group in self.opt.param_groups:
+                group["lr"] = self.critic_lr * factor
 
     def modules(self) -> dict[str, nn.Module]:
         return {"critic": self.critic} if self.critic is not None else {}

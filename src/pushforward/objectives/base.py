@@ -1,6 +1,7 @@
 """The objective seam: what the one training loop optimises.
 
-The loop owns the generator, its optimiser, EMA, budgets, validation, checkpoints and progress.
+The loop owns the generator, its optimiser, EMA, budgets, validation, checkpoints and progress,
+and the one learning-rate schedule, whose factor it hands to the objective each step.
 An objective turns a batch of noise ``z`` and target samples ``y`` into the generator's loss; it
 may own extra modules and optimisers (a critic) and take inner steps of its own, and it says how
 noise is pushed through the generator (directly, or by integrating an ODE).
@@ -51,6 +52,10 @@ class Objective:
              rng: torch.Generator, progress: float) -> torch.Tensor:
         """The generator's loss for one step (inner critic steps happen here)."""
         raise NotImplementedError
+
+    def set_lr_factor(self, factor: float) -> None:
+        """The loop's learning-rate factor for the coming step (its one cosine schedule, from 1
+        down to ``lr_end``); an objective with its own optimiser scales its rate by it."""
 
     def push(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
         """Map noise to (standardised) data with ``generator``."""

@@ -1,0 +1,335 @@
+"""Everything in training that is not the step, as callbacks of :class:`~.loop.Loop`.
+
+Each callback owns its state and gives it to the checkpoint (``state_dict`` /
+``load_state_dict`` under its ``key``), so a checkpoint is the loop's state plus each
+callback's. They run in the order :func:`pushforward.train.train` lists them: EMA, loss
+history, validation, snapshots, progress, the caller's hook, checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._state import load_state, save_state
+from ..errors import PushforwardError
+from ..objectives import Objective
+from .loop import Callback, Loop
+
+SNAPSHOT_POINTS = 500  # generated points kept per validation, for the training animation
+MAX_SNAPSHOTS = 24
+EARLY_STOP_FROM = 0.5  # share of the budget before which training never stops early
+NOISE_MARGIN = 2.0  # validation differences within this many noise levels are ties
+
+
+class EMA(Callback):
+    """An exponential moving average of the generator's weights, used to validate and sample.
+
+    The decay ramps up as min(decay, (1 + step)/(10 + step)), so early steps are not frozen
+    into the average.
+    """
+
+    key = "ema"
+
+    def __init__(self, generator: nn.Module, decay: float):
+        self.source, self.decay = generator, decay
+        self.module = copy.deepcopy(generator).requires_grad_(False)
+
+    @torch.no_grad()
+    def on_step(self, loop: Loop) -> None:
+        decay = min(self.decay, (1 + loop.step) / (10 + loop.step))
+        for pe, p in zip(self.module.parameters(), self.source.parameters(), strict=True):
+            pe.lerp_(p, 1 - decay)
+        for be, b in zip(self.module.buffers(), self.source.buffers(), strict=True):
+            be.copy_(b)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.module.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.module.load_state_dict(state)
+
+
+class LossHistory(Callback):
+    """The loss of every step, with its step count and wall-clock seconds."""
+
+    key = "history"
+
+    def __init__(self):
+        self.step: list[int] = []
+        self.seconds: list[float] = []
+        self.loss: list[float] = []
+
+    def on_step(self, loop: Loop) -> None:
+        self.step.append(loop.step)
+        self.seconds.append(loop.elapsed())
+        self.loss.append(loop.logs["loss"])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "seconds": self.seconds, "loss": self.loss}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step, self.seconds, self.loss = (list(state[k]) for k in ("step", "seconds", "loss"))
+
+
+def _energy(x: torch.Tensor, y: torch.Tensor) -> float:
+    """ED² (V-statistic) in float64, without gradients; small validation samples only."""
+    x, y = x.double(), y.double()
+    return float(2 * torch.cdist(x, y).mean() - torch.cdist(x, x).mean() - torch.cdist(y, y).mean())
+
+
+def validation_noise(y: torch.Tensor, n: int) -> float:
+    """E[ED²] between n real points and the sample ``y`` (m points) of one distribution.
+
+    For the V-statistic, E[ED²(X, Y)] = (1/n + 1/m)·E‖Y − Y′‖ when X and Y share a law; its
+    fluctuations are of the same size, so validation differences below it are noise.
+    E‖Y − Y′‖ is estimated from ``y``'s own pairs (diagonal excluded).
+    """
+    m = len(y)
+    if m < 2:
+        return 0.0
+    pair_mean = float(torch.cdist(y.double(), y.double()).mean()) * m / (m - 1)
+    return (1 / max(n, 1) + 1 / m) * pair_mean
+
+
+class Validation(Callback):
+    """ED² between the EMA's samples of fixed noise and the held-out sample, with early stopping.
+
+    Checks run every ``every`` steps and at the step that ends the budget. Differences within
+    :data:`NOISE_MARGIN` noise levels (:func:`validation_noise`) are ties. After ``patience``
+    checks in a row clearly worse than the best, it asks the loop to stop, but only once
+    :data:`EARLY_STOP_FROM` of the budget is spent. It keeps the best weights;
+    :meth:`choose_weights` puts them back at the end only if they validated clearly better than
+    the final ones. Each check's samples go to ``loop.logs`` (``val``, ``val_samples``).
+    """
+
+    key = "validation"
+
+    def __init__(self, objective: Objective, model: nn.Module, z: torch.Tensor, y: torch.Tensor,
+                 *, every: int, patience: int):
+        self.objective, self.model, self.z, self.y = objective, model, z, y
+        self.every, self.patience = every, patience
+        self.tie = NOISE_MARGIN * validation_noise(y, len(z))
+        self.best = copy.deepcopy(model.state_dict())
+        self.best_energy, self.bad = math.inf, 0
+        self.steps: list[int] = []
+        self.seconds: list[float] = []
+        self.energy: list[float] = []
+
+    def on_step(self, loop: Loop) -> None:
+        if loop.step % self.every == 0 or loop.budget_fraction() >= 1.0:
+            self.check(loop)
+            if self.bad >= self.patience and loop.budget_fraction() >= EARLY_STOP_FROM:
+                self.stop_reason = (f"early stop: validation clearly worse for {self.patience} "
+                                    "checks")
+
+    def on_end(self, loop: Loop) -> None:
+        if not self.steps or self.steps[-1] != loop.step:  # a time budget ended between checks
+            self.check(loop)
+
+    def check(self, loop: Loop) -> float:
+        with torch.no_grad():
+            pushed = self.objective.push(self.model, self.z)
+            val = _energy(pushed, self.y)
+        loop.logs.update(val=val, val_samples=pushed)
+        self.steps.append(loop.step)
+        self.seconds.append(loop.elapsed())
+        self.energy.append(val)
+        if val < self.best_energy:
+            self.best_energy, self.bad = val, 0
+            self.best = copy.deepcopy(self.model.state_dict())
+        elif val <= self.best_energy + self.tie:  # within noise of the best: not worse
+            self.bad = 0
+        else:
+            self.bad += 1
+        return val
+
+    def choose_weights(self) -> None:
+        """Validation on a few thousand points is noisy: keep the final weights unless the best
+        ones validated better by more than that noise."""
+        final = self.energy[-1] if self.energy else math.inf
+        if self.best_energy < final - self.tie:
+            self.model.load_state_dict(self.best)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_energy": self.best_energy, "bad": self.bad,
+                "steps": self.steps, "seconds": self.seconds, "energy": self.energy}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.best_energy, self.bad = float(state["best_energy"]), int(state["bad"])
+        self.steps, self.seconds, self.energy = (list(state[k])
+                                                 for k in ("steps", "seconds", "energy"))
+
+
+class Snapshots(Callback):
+    """At most ``keep`` samples of the EMA taken at validation checks, for the animation.
+
+    Like a full record thinned geometrically at the end, the kept ones are denser early, where
+    the picture changes most, and memory and the checkpoint stay bounded however long training
+    runs: check j (counted from 1) is kept while it is the first whose log₂ j falls in its bin
+    of width ``width``, and the newest check always; whenever one too many are held, the bins
+    double in width (every other one merges into its neighbour), so about ``keep/2`` to
+    ``keep`` checks at roughly geometric steps remain, the first and the last among them.
+    """
+
+    key = "snapshots"
+
+    def __init__(self, keep: int = MAX_SNAPSHOTS, points: int = SNAPSHOT_POINTS):
+        self.keep, self.points, self.count, self.width = keep, points, 0, 1 / 64
+        self.kept: list[tuple[int, int, torch.Tensor]] = []  # (check number, step, samples)
+
+    def on_step(self, loop: Loop) -> None:
+        if "val_samples" in loop.logs:
+            self.add(loop.step, loop.logs["val_samples"])
+
+    on_end = on_step
+
+    def add(self, step: int, samples: torch.Tensor) -> None:
+        self.count += 1
+        self.kept = [e for e in self.kept if _first_in_bin(e[0], self.width)]
+        self.kept.append((self.count, step, samples[: self.points].detach().cpu().float()))
+        while len(self.kept) > self.keep:
+            self.width *= 2
+            self.kept = [e for e in self.kept[:-1] if _first_in_bin(e[0], self.width)] + [
+                self.kept[-1]]
+
+    @property
+    def snapshots(self) -> list[tuple[int, torch.Tensor]]:
+        return [(step, x) for _, step, x in self.kept]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "width": self.width, "checks": [c for c, _, _ in self.kept],
+                "steps": [s for _, s, _ in self.kept],
+                "samples": torch.stack([x for *_, x in self.kept]) if self.kept else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.count, self.width = int(state["count"]), float(state["width"])
+        samples = state["samples"] if state["samples"] is not None else []
+        self.kept = list(zip(state["checks"], state["steps"], samples, strict=True))
+
+
+def _first_in_bin(j: int, width: float) -> bool:
+    """Whether check ``j`` (from 1) is the first whose log₂ lies in its bin of ``width``."""
+    return j == 1 or math.floor(math.log2(j) / width) > math.floor(math.log2(j - 1) / width)
+
+
+class Progress(Callback):
+    """Training progress for a person: a rich bar on a terminal, nothing otherwise.
+
+    The display is chosen in :meth:`on_start`; a plain-text display for piped output or logs
+    would be a second class with ``update`` and ``close`` beside :class:`_RichBar`.
+    """
+
+    def __init__(self, console):
+        self.console, self.display = console, None
+
+    def on_start(self, loop: Loop) -> None:
+        if self.console is not None and self.console.is_terminal:
+            self.display = _RichBar(self.console, loop.settings.steps, loop.settings.time_budget)
+
+    def on_step(self, loop: Loop) -> None:
+        if self.display is not None:
+            self.display.update(loop.step, loop.elapsed(), loop.logs.get("loss"),
+                                loop.logs.get("val"))
+
+    on_end = on_step
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.close()
+            self.display = None
+
+
+class _RichBar:
+    def __init__(self, console, total_steps: int | None, time_budget: float | None):
+        from rich.progress import (
+            BarColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(TextColumn("step {task.fields[step]}"), BarColumn(),
+                       TextColumn("loss {task.fields[loss]}"),
+                       TextColumn("val ED {task.fields[val]}"), TimeElapsedColumn(),
+                       TimeRemainingColumn(), console=console, transient=False)
+        self.by_time = total_steps is None
+        total = time_budget if self.by_time else total_steps
+        self.task = self.bar.add_task("train", total=total, step=0, loss="-", val="-")
+        self.bar.start()
+
+    def update(self, step: int, elapsed: float, loss: float | None, val: float | None) -> None:
+        fields: dict[str, Any] = {"step": step}
+        if loss is not None:
+            fields["loss"] = f"{loss:.4g}"
+        if val is not None:
+            fields["val"] = f"{val:.3g}"
+        self.bar.update(self.task, completed=elapsed if self.by_time else step, **fields)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+class OnStep(Callback):
+    """Calls ``fn(step)`` after every step (tests use it to simulate a kill)."""
+
+    def __init__(self, fn: Callable[[int], None]):
+        self.fn = fn
+
+    def on_step(self, loop: Loop) -> None:
+        self.fn(loop.step)
+
+
+class Checkpoint(Callback):
+    """Atomic checkpoints every ``every`` seconds, at the end and on Ctrl-C, between steps only.
+
+    A checkpoint is ``loop.checkpoint()`` (the loop's state and each callback's) with ``meta``,
+    the run's JSON settings, which :meth:`restore` checks before resuming.
+    """
+
+    def __init__(self, path: Path, every: float, meta: dict[str, Any] | None = None):
+        self.path, self.every, self.meta = Path(path), every, meta or {}
+        self._last = time.perf_counter()
+
+    def on_start(self, loop: Loop) -> None:
+        self._last = time.perf_counter()
+
+    def on_step(self, loop: Loop) -> None:
+        if time.perf_counter() - self._last >= self.every:
+            self.save(loop)
+
+    def on_end(self, loop: Loop) -> None:
+        self.save(loop)
+
+    on_interrupt = on_end
+
+    def save(self, loop: Loop) -> None:
+        save_state(self.path, {**loop.checkpoint(), "meta": self.meta})
+        self._last = time.perf_counter()
+
+    def restore(self, loop: Loop) -> None:
+        """Continue ``loop`` from the checkpoint; clear errors when it cannot be done."""
+        if not self.path.exists():
+            raise PushforwardError(f"{self.path}: nothing to resume from")
+        st = load_state(self.path)
+        if self.meta != st.get("meta", {}):
+            raise PushforwardError(f"{self.path}: was written with other settings; "
+                                   "resume with the same settings or start afresh")
+        try:
+            loop.load_checkpoint(st)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+            raise PushforwardError(f"{self.path}: not a checkpoint this version can resume "
+                                   f"({type(e).__name__}: {e}); start afresh") from None
+
+    def hint(self) -> str | None:
+        """What the user keeps when training fails."""
+        return f"the last good checkpoint is kept in {self.path}" if self.path.exists() else None
