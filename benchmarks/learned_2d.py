@@ -1,4 +1,4 @@
-"""Learned 2-D maps: ed_ratio (n = 10,000, MEASURES.md) of every learned method on the 2-D toys.
+"""Learned 2-D maps: ed_ratio (n = 10,000, docs/measures.md) of every learned method on 2-D toys.
 
     python benchmarks/learned_2d.py                       # every method × nine targets
     python benchmarks/learned_2d.py --methods wgan-gp,ot-flow-matching --targets moons
@@ -12,7 +12,7 @@ is cached as JSON in ``benchmarks/.cache/learned_2d``; ``--fresh`` ignores the c
 
 Per cell:
 
-- ``ed_ratio``: MEASURES.md's protocol (5 generated samples of n = 10,000 against one test
+- ``ed_ratio``: docs/measures.md's protocol (5 generated samples of n = 10,000 against one test
   sample of 10,000, over the mean of 10 fresh real samples); the floor is computed once per
   target and seed, with the same seeds as :func:`pushforward.metrics.ed_ratio`.
 - mode coverage on ``8gaussians`` and ``25gaussians`` (:func:`pushforward.metrics.mode_coverage`,
@@ -28,7 +28,7 @@ Per cell:
 ``--perfect K`` also scores K perfect models per target, whose "samples" are fresh draws of the
 target: the spread of their ed_ratio is what the protocol cannot resolve. ``--seeds K`` runs every
 cell with K seeds (each seed changes the initial weights, the batches, the test sample and the
-floor), prints each seed's table and their mean, and judges the bars on the mean: MEASURES.md
+floor), prints each seed's table and their mean, and judges the bars on the mean: docs/measures.md
 asks for an average over training seeds before a bar, and a single training run's ed_ratio moves
 as much as the protocol's.
 
@@ -76,7 +76,7 @@ MODE_BARS = {"8gaussians": (8, 0.5), "25gaussians": (20, 0.0)}
 LEVELS = (3.0, 1.5)
 SNAPSHOTS = (1 / 12, 1 / 6, 1 / 3, 1 / 2, 3 / 4)
 _ANGLES = np.arange(8) * np.pi / 4
-#: mixture centres and σ of MEASURES.md's mode coverage
+#: mixture centres and σ of docs/measures.md's mode coverage
 MODES = {
     "8gaussians": (2 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1) / 1.414,
                    0.02 / 1.414),

@@ -244,12 +244,13 @@ assert not {"torch", "scipy.stats", "sklearn"} & set(sys.modules), "heavy import
 """
 
 
-def test_an_exact_map_loads_and_samples_without_torch(tmp_path):
-    """Listing methods, and loading and sampling a quantile map, import neither torch nor
-    scipy.stats nor scikit-learn: that is what keeps ``pushforward sample`` under a second."""
+@pytest.mark.parametrize("method, dim", [("quantile", 1), ("copula", 3)])
+def test_an_exact_map_loads_and_samples_without_torch(tmp_path, method, dim):
+    """Listing methods, and loading and sampling a quantile or copula map, import neither torch
+    nor scipy.stats nor scikit-learn: that is what keeps ``pushforward sample`` under a second."""
     import pushforward
 
-    m = pushforward.fit(np.random.default_rng(0).gamma(2.0, size=(200, 1)), method="quantile",
+    m = pushforward.fit(np.random.default_rng(0).gamma(2.0, size=(200, dim)), method=method,
                         seed=0)
     path = m.save(tmp_path / "m")
     out = subprocess.run([sys.executable, "-c", _NO_TORCH, str(path)], capture_output=True,

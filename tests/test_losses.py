@@ -343,3 +343,18 @@ def test_random_projections_in_2d_are_evenly_spaced_angles():
 def test_unknown_loss_lists_the_valid_ones():
     with pytest.raises(PushforwardError, match="hist-js"):
         LOSSES.get("histogram")
+
+
+def test_sinkhorn_without_geomloss_names_the_extra_before_training(monkeypatch):
+    """geomloss is optional: a missing one is one line naming the extra, raised when the
+    objective is built (before any training), not a traceback at the first step."""
+    import importlib.util
+
+    from pushforward.objectives import Divergence
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "geomloss" else real(name, *a))
+    with pytest.raises(PushforwardError, match=r'pip install "pushforward\[sinkhorn\]"$'):
+        Divergence("sinkhorn")
+    Divergence("energy")  # the other losses do not need it

@@ -57,7 +57,8 @@ LEARNED = {
     "mmd": (_DIVERGENCE, "learned map minimising maximum mean discrepancy, Gaussian/Laplace "
             "kernels, several bandwidths"),
     "energy": (_DIVERGENCE, "learned map minimising energy distance (squared, V-statistic)"),
-    "sinkhorn": (_DIVERGENCE, "learned map minimising debiased Sinkhorn divergence (geomloss)"),
+    "sinkhorn": (_DIVERGENCE, "learned map minimising debiased Sinkhorn divergence (geomloss: the "
+                 "sinkhorn extra)"),
     "gan": ("pushforward.objectives.adversarial:GAN",
             "GAN (non-saturating loss; instance noise and label smoothing options)"),
     "wgan": ("pushforward.objectives.adversarial:WGAN",

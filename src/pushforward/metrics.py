@@ -1,4 +1,4 @@
-"""Quality figures, each beside its two-sample noise floor, as ``MEASURES.md`` defines them.
+"""Quality figures, each beside its two-sample noise floor, as ``docs/measures.md`` defines them.
 
 - ``energy_distance_sq``: ED²(X, Y) = 2·mean‖x−y‖ − mean‖x−x'‖ − mean‖y−y'‖ (V-statistic, all pairs,
   diagonal included), chunked with float64 accumulation.
@@ -98,7 +98,7 @@ def ed_ratio(
     floor_repeats: int = 10,
     seed: int = 0,
 ) -> Ratio:
-    """The energy-distance ratio of ``MEASURES.md``: ED²(generated, test) over ED²(real, test).
+    """The energy-distance ratio of ``docs/measures.md``: ED²(generated, test) over ED²(real, test).
 
     Arguments:
         generate: ``generate(n, seed)`` → n generated points (independent seeds give independent
@@ -178,7 +178,7 @@ def ks_floor(n: int, m: int | None = None) -> float:
 
 def exact_map_error(g: Callable[[np.ndarray], np.ndarray], ppf: Callable,
                     noise) -> dict[str, float]:
-    """max and mean |G(z_u) − F⁻¹(u)| over 981 points u ∈ [0.01, 0.99] (``MEASURES.md``).
+    """max and mean |G(z_u) − F⁻¹(u)| over 981 points u ∈ [0.01, 0.99] (``docs/measures.md``).
 
     ``g`` maps noise values (n, 1) to data; ``noise`` is the noise whose quantile u gives z_u.
 
@@ -208,7 +208,7 @@ class Coverage:
 
 
 def mode_coverage(points, centres, sigma: float) -> Coverage:
-    """Modes covered and the share of high-quality points (``MEASURES.md``, mixture toys).
+    """Modes covered and the share of high-quality points (``docs/measures.md``, mixture toys).
 
     A point is *high quality* when it lies within 3σ of its nearest centre; a mode is *covered*
     when at least 1 % of all points are high quality and nearest to it. Use 10,000 points.

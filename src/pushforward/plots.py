@@ -163,7 +163,7 @@ def map_points(model, *, ppf=None, data=None, levels: np.ndarray | None = None):
         model: a fitted pointwise map with 1-D noise and data.
         ppf: the exact inverse cdf F⁻¹ (for a known distribution), or
         data: real values, whose empirical quantiles stand in for F⁻¹.
-        levels: the u values (default 981 points in [0.01, 0.99], as ``MEASURES.md``).
+        levels: the u values (default 981 points in [0.01, 0.99], as ``docs/measures.md``).
 
     Returns:
         (u, G(z_u), F⁻¹(u)) with z_u the noise value of quantile u.

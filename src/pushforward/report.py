@@ -237,7 +237,7 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
             f"<title>{_esc(title)}: pushforward report</title><style>{CSS}</style></head>"
             f"<body><main><h1>{_esc(title)}</h1><p class='sub'>pushforward report · "
             f"{_esc(made)} · seed {seed}</p>{body}<footer>Made by pushforward {__version__}. "
-            f"Figures are measured as docs/MEASURES.md defines them; this file is "
+            f"Figures are measured as docs/measures.md defines them; this file is "
             f"self-contained and opens without a network.</footer></main></body></html>\n")
 
 

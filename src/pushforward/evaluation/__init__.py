@@ -6,7 +6,7 @@
 - :func:`c2st_test`, :func:`prdc`, :func:`dcr`: the full results of the classifier test, the
   k-NN figures and the memorisation check.
 - :func:`evaluate`: a fitted map against real data, every figure beside the same figure for
-  real data of the same size, with a plain verdict (``MEASURES.md`` protocols).
+  real data of the same size, with a plain verdict (``docs/measures.md`` protocols).
 """
 
 from __future__ import annotations

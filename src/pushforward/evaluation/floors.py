@@ -8,12 +8,13 @@ deviations. Where they come from:
 - a built-in target or a distribution (fresh draws): T and the real samples are fresh draws;
 - user data with known training rows (``train=``, or a learned map's own hold-out split, found
   again from its seed and checked against its scaler): T is held-out rows, the real samples are
-  subsamples of the training rows (``MEASURES.md``), and memorisation (DCR) is checked;
+  subsamples of the training rows (``docs/measures.md``), and memorisation (DCR) is checked;
 - user data otherwise: the rows are split in two halves, T from one and the real samples from
   the other (optimistic if the model was fitted on them: pass held-out data and ``train=``).
 
 Generated sample i uses ``seed + i`` and real sample j ``seed + 1000 + j``, as in
-:func:`pushforward.metrics.ed_ratio`, so the energy row *is* the ``ed_ratio`` of ``MEASURES.md``.
+:func:`pushforward.metrics.ed_ratio`, so the energy row *is* the ``ed_ratio`` of
+``docs/measures.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = ["Row", "Evaluation", "evaluate", "MODES", "MIN_N"]
 #: Fewest reference points an evaluation accepts (the k-NN figures and C2ST need a few dozen).
 MIN_N = 20
 
-#: Mixture toys with known modes: name → (centres, σ), as ``MEASURES.md`` gives them.
+#: Mixture toys with known modes: name → (centres, σ), as ``docs/measures.md`` gives them.
 MODES: dict[str, tuple[np.ndarray, float]] = {
     "8gaussians": (2 * np.stack([np.cos(np.arange(8) * np.pi / 4),
                                  np.sin(np.arange(8) * np.pi / 4)], 1) / 1.414, 0.02 / 1.414),
@@ -304,7 +305,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
         distribution), mode coverage (``8gaussians``, ``25gaussians``) and the DCR ratio.
 
     References:
-        ``docs/MEASURES.md`` (the protocol of each figure).
+        ``docs/measures.md`` (the protocol of each figure).
 
     Example:
         >>> import pushforward

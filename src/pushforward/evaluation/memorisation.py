@@ -1,7 +1,7 @@
 """Memorisation: does the model hand back its training records? (distance to closest record)
 
 DCR ratio = median distance from generated points to their nearest training point ÷ the same
-median for held-out real points (``MEASURES.md``: 2,000 of each). A model that samples the
+median for held-out real points (``docs/measures.md``: 2,000 of each). A model that samples the
 distribution sits near 1; one that copies its training rows sits well below 1 (0 for a copy).
 """
 

@@ -51,7 +51,7 @@ class Metric:
         fn: ``fn(x, y) -> float``, candidate first, reference second.
         label: the name printed in tables.
         better: ``"lower"`` (a divergence, 0 for equal samples) or ``"higher"`` (a similarity).
-        repeats: how many generated samples are measured (``MEASURES.md``: 5 for energy).
+        repeats: how many generated samples are measured (``docs/measures.md``: 5 for energy).
         floor_repeats: how many real samples are measured for the floor (10 for energy).
         tolerance: for figures measured once: the ratio to the floor beyond which the candidate
             is distinguishable (above for ``lower``, below for ``higher``).
@@ -148,7 +148,7 @@ def register_metric(key: str, description: str, **spec) -> Callable[[Callable], 
     return add
 
 
-@register_metric("energy", "squared energy distance, 5 generated vs 10 real samples (MEASURES.md)",
+@register_metric("energy", "squared energy distance, 5 generated vs 10 real samples",
            label="energy distance²")
 def energy(x, y) -> float:
     """Squared energy distance, V-statistic: ED² = 2·mean‖x−y‖ − mean‖x−x'‖ − mean‖y−y'‖.

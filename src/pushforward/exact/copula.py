@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import linalg, special, stats
+from scipy import special
 
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -22,6 +22,8 @@ def normal_scores(x: np.ndarray) -> np.ndarray:
         >>> normal_scores(np.array([[3.0], [1.0], [2.0]])).ravel().round(4)
         array([ 0.6745, -0.6745,  0.    ])
     """
+    from scipy import stats  # fitting only: loading and sampling a copula skip its ~1 s import
+
     return special.ndtri(stats.rankdata(x, method="average", axis=0) / (len(x) + 1))
 
 
@@ -94,6 +96,8 @@ class GaussianCopula(FittedMap):
         return self.marginals_.inverse_transform(z @ self.cholesky_.T)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
+        from scipy import linalg
+
         w = self.marginals_.transform(self._check_data(x))
         z = linalg.solve_triangular(self.cholesky_, w.T, lower=True).T
         return special.ndtr(z) if self.noise == "uniform" else z

@@ -63,7 +63,7 @@ for _name, _fn, _description in (
     ("swd", swd, "sliced Wasserstein-p by sorting (exact 1-D optimal transport per slice)"),
     ("mmd", mmd, "maximum mean discrepancy, Gaussian/Laplace kernels, several bandwidths"),
     ("energy", energy, "energy distance (squared, V-statistic)"),
-    ("sinkhorn", sinkhorn, "debiased Sinkhorn divergence (geomloss)"),
+    ("sinkhorn", sinkhorn, "debiased Sinkhorn divergence (geomloss: the sinkhorn extra)"),
 ):
     LOSSES.register(_name, _description)(_fn)
 del _name, _fn, _description

@@ -210,7 +210,7 @@ def _energy_1d(x: Tensor, y: Tensor) -> Tensor:
 def energy(x: Tensor, y: Tensor, *, chunk_size: int = 1024) -> Tensor:
     """Squared energy distance (V-statistic), ED² = 2 E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖.
 
-    Means over all pairs, diagonal included, as ``docs/MEASURES.md`` defines ED². In 1-D it is
+    Means over all pairs, diagonal included, as ``docs/measures.md`` defines ED². In 1-D it is
     the square of ``scipy.stats.energy_distance`` and is computed by sorting,
     Σ_{a,b} |v_a − v_b| = 2 Σ_k (2k − N − 1) v_(k), in O(n log n); otherwise pairwise in blocks.
     The gradient of ‖a − b‖ is taken as 0 at a = b.

@@ -19,9 +19,14 @@ from ..errors import PushforwardError
 __all__ = ["sinkhorn"]
 
 
-def _geomloss():
+def require_geomloss():
+    """The geomloss module, or a one-line error naming the extra that installs it.
+
+    geomloss is an optional dependency: only this loss (and the ``sinkhorn`` method) needs it.
+    """
     if importlib.util.find_spec("geomloss") is None:
-        raise PushforwardError("the 'sinkhorn' loss needs geomloss: pip install geomloss")
+        raise PushforwardError(
+            'the sinkhorn loss needs geomloss: pip install "pushforward[sinkhorn]"')
     return importlib.import_module("geomloss")
 
 
@@ -66,6 +71,11 @@ def sinkhorn(x: Tensor, y: Tensor, *, p: int = 2, blur: float = 0.05, scaling: f
                                f"blur={blur}")
     with torch.no_grad():
         spread = float(torch.cat([x, y]).var(0).mean().sqrt())
-    loss = _geomloss().SamplesLoss("sinkhorn", p=p, blur=blur * (spread if spread > 0 else 1.0),
-                                   scaling=scaling, debias=True, backend=backend)
+    blur = blur * (spread if spread > 0 else 1.0)
+    loss = require_geomloss().SamplesLoss("sinkhorn", p=p, blur=blur, scaling=scaling, debias=True,
+                                          backend=backend)
     return loss(x, y)
+
+
+#: checked when an objective is built on this loss, so a fit fails before it trains
+sinkhorn.requires = require_geomloss

@@ -48,6 +48,7 @@ class Divergence(Objective):
 
         self.name = name
         self.fn = LOSSES.get(name)
+        getattr(self.fn, "requires", lambda: None)()  # a missing optional package: say so now
         self.options = options
         self.default_lr = _LR.get(name)
         params = inspect.signature(self.fn).parameters
