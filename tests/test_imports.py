@@ -215,7 +215,7 @@ def test_registries_import_no_method_module(module):
 def test_the_tables_name_what_the_code_defines():
     """Every loss is a learned method; every table entry resolves to the object it claims."""
     from pushforward.losses import LOSSES
-    from pushforward.methods import _DIVERGENCE, EXACT, LEARNED, METHODS
+    from pushforward.methods import _DIVERGENCE, BASELINES, EXACT, LEARNED, METHODS
     from pushforward.model import MAP_KINDS
     from pushforward.registry import resolve
 
@@ -224,7 +224,7 @@ def test_the_tables_name_what_the_code_defines():
         if target != _DIVERGENCE:
             assert resolve(target).name == key
         assert METHODS.get(key).__doc__ == METHODS[key].description
-    for key, (target, _) in EXACT.items():
+    for key, (target, _) in {**EXACT, **BASELINES}.items():
         assert METHODS.get(key) is resolve(target)
     for key in MAP_KINDS:
         assert MAP_KINDS.get(key).kind == key

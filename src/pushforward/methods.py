@@ -15,8 +15,8 @@ Example:
     Traceback (most recent call last):
     ...
     pushforward.errors.PushforwardError: unknown method 'no-such-method'; valid: copula, energy, \
-flow-matching, gan, hist-js, hist-kl, inverse-cdf, mmd, ot-flow-matching, parametric, quantile, \
-sinkhorn, sliced-js, sliced-kl, swd, wgan, wgan-gp
+flow-matching, gan, gmm, hist-js, hist-kl, inverse-cdf, kde, mmd, ot-flow-matching, parametric, \
+quantile, sinkhorn, sliced-js, sliced-kl, swd, wgan, wgan-gp
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ EXACT = {
                  "empirical quantile map per column, tails extrapolated or clipped"),
     "copula": ("pushforward.exact.copula:fit_copula",
                "Gaussian copula: quantile marginals + normal-score correlation"),
+}
+
+#: Classical baselines (scikit-learn density estimators sampled as mixtures): key → ("module:fit
+#: function", description), dispatched like the exact methods.
+BASELINES = {
+    "gmm": ("pushforward.baselines.gmm:fit_gmm",
+            "Gaussian mixture (scikit-learn), components chosen by held-out likelihood"),
+    "kde": ("pushforward.baselines.kde:fit_kde",
+            "Gaussian kernel density (scikit-learn), bandwidth by likelihood cross-validation"),
 }
 
 #: Learned methods: key → ("module:objective class", description). The divergences (one per
@@ -77,7 +86,7 @@ class MethodTable(Table[MethodFit]):
     def get(self, key: str) -> MethodFit:
         """The fit function of method ``key``; an unknown key raises an error listing every key."""
         target, description = self[self.check(key)]
-        if key in EXACT:
+        if key in EXACT or key in BASELINES:
             return resolve(target)
         from .learned import learned_fit
 
@@ -88,4 +97,4 @@ class MethodTable(Table[MethodFit]):
 
 
 #: Every method key with its description (``pushforward list``, ``fit --method`` choices).
-METHODS = MethodTable("method", {**EXACT, **LEARNED})
+METHODS = MethodTable("method", {**EXACT, **BASELINES, **LEARNED})

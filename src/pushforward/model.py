@@ -37,6 +37,8 @@ MAP_KINDS: Table[type[FittedMap]] = Table("model kind", {
     "parametric": ("pushforward.exact.parametric:Parametric", "a fitted scipy.stats family"),
     "quantile": ("pushforward.exact.quantile:QuantileMap", "empirical quantile map per column"),
     "copula": ("pushforward.exact.copula:GaussianCopula", "Gaussian copula"),
+    "gmm": ("pushforward.baselines.gmm:GaussianMixtureMap", "a Gaussian mixture model"),
+    "kde": ("pushforward.baselines.kde:KernelDensityMap", "a Gaussian kernel density estimate"),
     "learned": ("pushforward.learned:LearnedMap", "a network trained by the one loop"),
     "flow": ("pushforward.flow_map:FlowMap",
              "the flow map of a learned velocity field (ODE from t = 0 to 1)"),

@@ -161,7 +161,7 @@ class GaussianMixtureMap(_mixture.MixtureMap):
     def _log_density(self, y: np.ndarray) -> np.ndarray:
         d = y.shape[1]
         parts = []
-        for w, mu, chol in zip(self.weights_, self.means_, self._chol):
+        for w, mu, chol in zip(self.weights_, self.means_, self._chol, strict=True):
             v = linalg.solve_triangular(chol, (y - mu).T, lower=True)
             logdet = 2 * np.log(np.diag(chol)).sum()
             parts.append(np.log(w) - 0.5 * ((v * v).sum(0) + d * np.log(2 * np.pi) + logdet))
@@ -172,7 +172,8 @@ class GaussianMixtureMap(_mixture.MixtureMap):
                 "covariances": self.covariances_}
 
     @classmethod
-    def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> GaussianMixtureMap:
+    def _from_state(cls, meta: dict[str, Any],
+                    tensors: dict[str, np.ndarray]) -> GaussianMixtureMap:
         m = cls._restore(meta, tensors)
         m.max_components = meta["settings"]["max_components"]
         m.time_budget = None

@@ -153,7 +153,8 @@ class KernelDensityMap(_mixture.MixtureMap):
         return {**self._scaler_state(), "points": self.points_}
 
     @classmethod
-    def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> KernelDensityMap:
+    def _from_state(cls, meta: dict[str, Any],
+                    tensors: dict[str, np.ndarray]) -> KernelDensityMap:
         m = cls._restore(meta, tensors)
         m._set_state(tensors["points"], meta["settings"]["bandwidth"])
         return m

@@ -17,14 +17,13 @@ import numpy as np
 from scipy import special
 
 from ..errors import PushforwardError
+from ..exact import quantile as _quantile
 from ..model import FittedMap
 
 
 def standardise(x: Any, columns: list[str] | None) -> tuple[np.ndarray, list[str], np.ndarray,
                                                             np.ndarray]:
     """(x, column names, column means, column standard deviations) of finite, non-constant data."""
-    from ..exact import quantile as _quantile
-
     x, names = _quantile.as_data(x, columns)
     _quantile.check_not_constant(x, names)
     return x, names, x.mean(axis=0), x.std(axis=0)
@@ -38,7 +37,8 @@ def check_latent(method: str, dim: int, latent_dim: int | None) -> None:
     if latent_dim is not None and int(latent_dim) not in (dim, dim + 1):
         raise PushforwardError(
             f"method {method!r} samples a mixture: one noise value picks the component and "
-            f"{dim} place the point, so latent_dim must be {dim + 1} (or left out), got {latent_dim}")
+            f"{dim} place the point, so latent_dim must be {dim + 1} (or left out), "
+            f"got {latent_dim}")
 
 
 class MixtureMap(FittedMap):

@@ -1,0 +1,126 @@
+"""The classical baselines (gmm, kde) and auto's race between cheap candidates (issue 16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import pushforward
+from pushforward.baselines import GaussianMixtureMap, KernelDensityMap
+from pushforward.baselines.gmm import select_components
+from pushforward.baselines.kde import loo_log_likelihood
+from pushforward.errors import PushforwardError
+
+
+def two_blobs(n: int = 1500, seed: int = 0) -> np.ndarray:
+    """30 % at (−4, 0) and 70 % at (3, 2), unit and 0.5 standard deviations."""
+    rng = np.random.default_rng(seed)
+    first = rng.random(n) < 0.3
+    centre = np.where(first[:, None], [-4.0, 0.0], [3.0, 2.0])
+    return centre + np.where(first[:, None], 1.0, 0.5) * rng.standard_normal((n, 2))
+
+
+def test_gmm_recovers_a_known_two_component_mixture():
+    m = GaussianMixtureMap().fit(two_blobs(), seed=0)
+    assert m.settings["components"] == 2
+    order = np.argsort(m.weights_)
+    means = m.means_[order] * m.scale_ + m.mean_  # back to data units
+    assert np.allclose(m.weights_[order], [0.3, 0.7], atol=0.03)
+    assert np.allclose(means, [[-4.0, 0.0], [3.0, 2.0]], atol=0.15)
+    # the held-out search tried more than two counts and found them no better
+    assert [row[0] for row in m.settings["selection"]][:3] == [1, 2, 3]
+
+
+def test_gmm_component_search_stops_and_prefers_fewer_components():
+    y = np.random.default_rng(1).normal(size=(1000, 2))
+    k, table = select_components(y, seed=0)
+    assert k == 1 and len(table) == 3  # 1 best, then 2 and 3 fail to beat it: stop
+
+
+def test_gmm_log_prob_is_scipys_density_for_one_component():
+    x = np.random.default_rng(2).multivariate_normal([1.0, -2.0], [[2.0, 0.6], [0.6, 0.5]], 800)
+    m = GaussianMixtureMap(max_components=1).fit(x, seed=0)
+    cov = m.covariances_[0] * np.outer(m.scale_, m.scale_)
+    mean = m.means_[0] * m.scale_ + m.mean_
+    probe = x[:50] * 1.5
+    expected = stats.multivariate_normal(mean, cov).logpdf(probe)
+    assert np.allclose(m.log_prob(probe), expected, rtol=0, atol=1e-10)
+    # and the fitted Gaussian is the sample's maximum-likelihood one
+    assert np.allclose(cov, np.cov(x.T, bias=True), rtol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [GaussianMixtureMap, KernelDensityMap])
+def test_log_prob_is_a_density(cls):
+    """In 1-D the density integrates to 1 (trapezoid rule on a fine grid)."""
+    x = np.random.default_rng(3).gamma(2.0, size=(600, 1))
+    m = cls().fit(x, seed=0)
+    grid = np.linspace(-6.0, 20.0, 20001)[:, None]
+    assert np.trapezoid(np.exp(m.log_prob(grid)), grid[:, 0]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_gmm_samples_are_not_grouped_by_component():
+    m = GaussianMixtureMap().fit(two_blobs(), seed=0)
+    left = m.sample(2000, seed=4)[:, 0] < -0.5
+    changes = int((left[1:] != left[:-1]).sum())
+    # i.i.d. labels with p = 0.3 switch about 2·0.3·0.7·n = 840 times; grouped ones once
+    assert 700 < changes < 980
+    assert abs(left.mean() - 0.3) < 0.04
+
+
+def test_kde_bandwidth_follows_the_data_not_its_units():
+    x = two_blobs(800, seed=5)
+    a = KernelDensityMap().fit(x, seed=0)
+    b = KernelDensityMap().fit(1000.0 * x, seed=0)
+    assert b.bandwidth_ == pytest.approx(a.bandwidth_, rel=1e-9)
+    assert np.allclose(b.sample(500, seed=1), 1000.0 * a.sample(500, seed=1), rtol=1e-9)
+    # the bandwidth is the held-out-likelihood optimum of its grid, well inside it
+    low, high = a.settings["cv_grid"]
+    assert low < a.settings["cv_bandwidth"] < high
+
+
+def test_kde_cross_validation_shrinks_the_bandwidth_with_tighter_clusters():
+    rng = np.random.default_rng(6)
+    centres = rng.integers(0, 2, size=(1000, 1)) * 10.0
+    wide = KernelDensityMap().fit(centres + rng.normal(size=(1000, 2)), seed=0)
+    tight = KernelDensityMap().fit(centres + 0.01 * rng.normal(size=(1000, 2)), seed=0)
+    assert tight.bandwidth_ < wide.bandwidth_ / 20
+
+
+def test_leave_one_out_likelihood_prefers_a_middle_bandwidth():
+    y = np.random.default_rng(7).normal(size=(500, 2))
+    ll = loo_log_likelihood(y, np.array([0.01, 0.3, 30.0]))
+    assert ll.argmax() == 1 and ll[1] == pytest.approx(-2 * 0.5 * np.log(2 * np.pi * np.e),
+                                                       abs=0.15)
+
+
+@pytest.mark.parametrize("method", ["gmm", "kde"])
+def test_save_load_gives_the_same_samples(tmp_path, method):
+    m = pushforward.fit(two_blobs(600), method=method, seed=0)
+    path = m.save(tmp_path / method)
+    back = pushforward.load(path)
+    assert type(back) is type(m) and back.settings == m.settings
+    assert np.array_equal(back.sample(3000, seed=9), m.sample(3000, seed=9))
+    probe = two_blobs(20, seed=1)
+    assert np.array_equal(back.log_prob(probe), m.log_prob(probe))
+    # nothing in the file is pickled: tensors and JSON only
+    meta, tensors = pushforward.model.read_model_file(path)
+    assert meta["kind"] == method and all(isinstance(t, np.ndarray) for t in tensors.values())
+
+
+@pytest.mark.parametrize("method", ["gmm", "kde"])
+def test_samples_for_a_seed_do_not_depend_on_chunks_and_follow_the_noise(method):
+    m = pushforward.fit(two_blobs(600), method=method, seed=0, noise="uniform")
+    whole = m.sample(1000, seed=2)
+    chunks = np.concatenate(list(m.iter_samples(1000, seed=2, chunk_size=37)))
+    assert np.array_equal(whole, chunks)
+    # the map is a map: noise (n, d + 1) → data, the first value choosing the component
+    z = np.random.default_rng(3).random((5, 3))
+    assert m.latent_dim == 3 and np.array_equal(m.inverse_transform(z), m.inverse_transform(z))
+    with pytest.raises(PushforwardError, match="not invertible"):
+        m.transform(whole[:2])
+
+
+def test_latent_dim_other_than_d_plus_one_is_refused():
+    with pytest.raises(PushforwardError, match="latent_dim must be 3"):
+        pushforward.fit(two_blobs(100), method="kde", latent_dim=5, seed=0)
