@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 SeedLike = int | np.random.Generator | None
 
+#: Largest int seed a user may give (numpy and torch take 63-bit seeds).
+SEED_LIMIT = 2**63 - 1
+
 
 def as_rng(seed: SeedLike) -> np.random.Generator:
     """A numpy Generator from an int, a Generator (returned as is) or None (fresh entropy).
@@ -25,6 +28,8 @@ def as_rng(seed: SeedLike) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 0:
+        _bad(seed)
     return np.random.default_rng(seed)
 
 
@@ -37,11 +42,17 @@ def as_seed(seed: SeedLike) -> int:
     A drawn seed lies in [0, 2³²), so it can be printed, typed back with ``--seed`` and given to
     any library as it is.
 
+    A given int must lie in [0, 2⁶³ − 1] (:data:`SEED_LIMIT`).
+
     Example:
         >>> 0 <= as_seed(None) <= MAX_SEED
         True
     """
+    if isinstance(seed, bool):
+        _bad(seed)
     if isinstance(seed, (int, np.integer)):
+        if not 0 <= seed <= SEED_LIMIT:
+            _bad(seed)
         return int(seed)
     return int(as_rng(seed).integers(0, MAX_SEED, endpoint=True))
 
@@ -69,3 +80,9 @@ def torch_generator(seed: SeedLike, device: str | torch.device = "cpu") -> torch
     g = torch.Generator(device=device)
     g.manual_seed(as_seed(seed))
     return g
+
+
+def _bad(seed) -> None:
+    from .errors import PushforwardError
+
+    raise PushforwardError(f"seed must be an integer in [0, 2^63 - 1], got {seed!r}")

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .errors import PushforwardError
 
@@ -84,7 +85,8 @@ def _errors(fn):
         except PushforwardError as e:
             if _state["debug"]:
                 raise
-            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+            # user text (a path, a column, a spec) is never read as markup
+            err.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted; a learned run keeps its checkpoint: rerun with --resume")
@@ -225,12 +227,13 @@ def fit(
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
     start = _start_line(source, method, options)
     if start:  # learned runs only: an exact fit ends before anyone waits for it
-        err.print(start, highlight=False)
+        err.print(start, highlight=False, markup=False)
     fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
                      out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
                      **options)
     if "auto" in fitted.info:
-        out.print(f"method auto → [bold]{fitted.method}[/bold]: {fitted.info['auto']}")
+        out.print(Text.assemble("method auto → ", (fitted.method, "bold"),
+                                f": {fitted.info['auto']}"))
     path = fitted.save(out_path, overwrite=True)
     if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
         (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)
@@ -288,7 +291,7 @@ def _is_learned(method: str) -> bool:
 
 def _print_fit(fitted, path: Path) -> None:
     out.print(f"fitted {fitted.method} ({fitted.noise} noise, k={fitted.latent_dim} → "
-              f"d={fitted.dim}); saved {path}")
+              f"d={fitted.dim}); saved {path}", markup=False)
     if "stopped" in fitted.info:
         i = fitted.info
         out.print(f"trained {i['steps']:,} steps in {i['seconds']:.1f} s ({i['stopped']})")
@@ -321,7 +324,7 @@ def sample(
     chunks = fitted.iter_samples(n, seed=seed, chunk_size=chunk_size)
     write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force)
     if out_path is not None:
-        err.print(f"wrote {n:,} samples to {out_path}")
+        err.print(f"wrote {n:,} samples to {out_path}", markup=False, highlight=False)
 
 
 # ---------------------------------------------------------------------------------- transform
@@ -380,14 +383,18 @@ def info(model: ModelArg, as_json: JsonFlag = False) -> None:
         _print_json(meta)
         return
     t = Table(show_header=False, box=None)
+
+    def row(key: str, value: str) -> None:
+        t.add_row(Text(key), Text(value))  # Text: a column named "[/b]" is not markup
+
     for k in ("method", "noise", "latent_dim", "dim", "columns", "seed", "created"):
-        t.add_row(k, str(meta.get(k)))
+        row(k, str(meta.get(k)))
     for k, v in meta.get("settings", {}).items():
-        t.add_row(f"settings.{k}", json.dumps(v))
+        row(f"settings.{k}", json.dumps(v))
     for k, v in meta.get("info", {}).items():
-        t.add_row(f"info.{k}", str(v))
-    t.add_row("tensors", ", ".join(f"{k}{list(v.shape)}" for k, v in tensors.items()) or "none")
-    t.add_row("versions", ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()))
+        row(f"info.{k}", str(v))
+    row("tensors", ", ".join(f"{k}{list(v.shape)}" for k, v in tensors.items()) or "none")
+    row("versions", ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()))
     _print_table(t)
 
 
@@ -409,8 +416,8 @@ def evaluate(
 
     check_n(n)
     fitted = load(model)
-    source = load_source(data if data is not None else _model_target(fitted),
-                         columns=_split(columns))
+    source = load_source(data, columns=_split(columns)) if data is not None else (
+        _model_target(fitted))
     with err.status("evaluating…"):
         ev = run_evaluation(fitted, source, n=n, seed=seed)
     if as_json:
@@ -419,11 +426,20 @@ def evaluate(
         _print_table(ev.table())
 
 
-def _model_target(fitted) -> str:
+def _model_target(fitted):
+    """The model's own built-in target or spec; a data file must be given again by the user."""
+    from .data import builtin_source
+
     name = fitted.info.get("source")
     if not name:
         raise PushforwardError("give --data to compare with: the model does not name its data")
-    return name
+    try:
+        return builtin_source(name)
+    except PushforwardError:
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        raise PushforwardError(f"the model was fitted on {shown}, not a built-in target: give "
+                               "that data again with --data (a model file never names files "
+                               "to read)") from None
 
 
 # ------------------------------------------------------------------------------------- report
@@ -451,7 +467,7 @@ def report(
                             out=out_path, n=n, seed=seed, force=True,
                             snapshots=getattr(fitted, "snapshots_", None),
                             snapshot_steps=getattr(fitted, "snapshot_steps_", None))
-    out.print(f"wrote {path}")
+    out.print(f"wrote {path}", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------------------- demo

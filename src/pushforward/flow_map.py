@@ -63,10 +63,19 @@ class FlowMap(LearnedMap):
 
     kind: ClassVar[str] = "flow"
 
+    @classmethod
+    def _from_state(cls, meta, tensors) -> FlowMap:
+        m = super()._from_state(meta, tensors)
+        m.solver  # noqa: B018  (a file's solver settings are checked now, not at first use)
+        return m
+
     @property
     def solver(self) -> Solver:
         """The ODE solver used by :meth:`inverse_transform` and :meth:`transform`."""
-        return solver_from(getattr(self, "settings", {}).get("objective", {}))
+        objective = getattr(self, "settings", {}).get("objective", {})
+        if not isinstance(objective, dict):
+            raise PushforwardError(f"settings.objective must be a JSON object, got {objective!r}")
+        return solver_from(objective)
 
     def set_solver(self, method: str | None = None, *, steps: int | None = None,
                    rtol: float | None = None, atol: float | None = None) -> FlowMap:

@@ -18,6 +18,8 @@ import tomllib
 import torch
 from torch import nn
 
+from . import _checks
+from ._limits import MAX_STEPS
 from ._random import SeedLike
 from .data.noise import get_noise
 from .data.source import Source
@@ -234,22 +236,65 @@ class LearnedMap(FittedMap):
 
     @classmethod
     def _from_state(cls, meta, tensors) -> LearnedMap:
-        from .nets import NETS
-
-        spec = meta["net"]
-        net = NETS.get(spec["name"])(meta["latent_dim"], meta["dim"], **spec["kwargs"])
-        sd = {k[4:]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("net.")}
-        net.load_state_dict(sd)
-        dtype = meta["settings"].get("train", {}).get("dtype", "float32")
-        net = net.to(getattr(torch, dtype))
-        m = cls(net, spec, tensors["scaler.mean"], tensors["scaler.std"])
+        net, spec = _net_from_file(meta, tensors)
+        d = meta["dim"]
+        snaps = tensors.get("snapshots")
+        m = cls(net, spec, _checks.array(tensors, "scaler.mean", (d,)),
+                _checks.array(tensors, "scaler.std", (d,)))
+        if not (m.std_ > 0).all():
+            raise PushforwardError("tensor 'scaler.std' must be positive")
         m._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
-                    dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
+                    dim=d, columns=meta["columns"], seed=meta["seed"],
                     settings=meta["settings"])
-        m.history = meta.get("history", {})
-        m.snapshots_ = tensors.get("snapshots")
-        m.snapshot_steps_ = meta.get("snapshot_steps", [])
+        m.history = _checked_history(meta.get("history", {}))
+        steps = meta.get("snapshot_steps", [])
+        if snaps is not None:
+            _checks.array(tensors, "snapshots", (len(steps), None, d), finite=False)
+        if not isinstance(steps, list) or (snaps is None and steps):
+            raise PushforwardError("snapshot_steps must list the step of each snapshot")
+        m.snapshots_ = snaps
+        m.snapshot_steps_ = [_checks.integer(k, "snapshot_steps", 0, MAX_STEPS) for k in steps]
         return m
+
+
+def _net_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> tuple[nn.Module, dict]:
+    """The network a model file describes, its size within the limits, its weights checked."""
+    import inspect
+
+    from .nets import NETS
+
+    spec = _checks.mapping(meta.get("net"), "net")
+    cls = NETS.get(spec.get("name"))
+    kwargs = _checks.mapping(spec.get("kwargs", {}), "net.kwargs")
+    params = inspect.signature(cls).parameters
+    for k in kwargs:
+        if k in ("latent_dim", "dim") or params.get(k, None) is None or (
+                params[k].kind is not params[k].KEYWORD_ONLY):
+            raise PushforwardError(f"net {spec['name']!r} has no option {k!r}")
+    train_settings = _checks.mapping(meta["settings"].get("train", {}), "settings.train")
+    dtype = _checks.string(train_settings.get("dtype", "float32"), "settings.train.dtype",
+                           ("float32", "float64"))
+    net = cls(meta["latent_dim"], meta["dim"], **kwargs)
+    _checks.tensor_keys(tensors, [f"net.{k}" for k in net.state_dict()],
+                        ("scaler.mean", "scaler.std", "snapshots"))
+    _checks.tensor_keys({k: 0 for k in tensors if not k.startswith("net.")},
+                        ("scaler.mean", "scaler.std"), ("snapshots",))
+    sd = {}
+    for k, v in net.state_dict().items():
+        t = _checks.array(tensors, f"net.{k}", tuple(v.shape))
+        sd[k] = torch.from_numpy(t.copy())
+    net.load_state_dict(sd)
+    return net.to(getattr(torch, dtype)), spec
+
+
+def _checked_history(history: Any) -> dict[str, list]:
+    """The loss curves of a model file: lists of numbers (NaN allowed: a diverged step)."""
+    history = _checks.mapping(history, "history")
+    for k, v in history.items():
+        if not isinstance(v, list) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            raise PushforwardError(f"history.{k} must be a list of numbers")
+    return history
 
 
 def _scaler(source: Source, train_data: np.ndarray | None, seed: int):

@@ -17,14 +17,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _io
-from ._random import SeedLike, as_seed
+from . import _checks, _io
+from ._limits import MAX_COLUMNS, MAX_HEADER_BYTES, MAX_NESTING
+from ._random import SEED_LIMIT, SeedLike, as_seed
 from .data.noise import Noise, get_noise
 from .errors import PushforwardError
 from .registry import Table
 
 FORMAT = "pushforward-model"
-FORMAT_VERSION = 1
+#: 2: a checksum over settings and tensors (``checksum``), checked on load.
+FORMAT_VERSION = 2
 MODEL_FILE = "model.safetensors"
 #: a learned run's checkpoint in the model folder (removed after a successful run unless kept)
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -193,8 +195,9 @@ class FittedMap:
                                    f"replace it")
         if path.exists() and not path.is_dir() and file is not path:
             raise PushforwardError(f"{path}: exists and is not a model folder")
-        meta = self.metadata()
         tensors = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
+        meta = json.loads(json.dumps(self.metadata()))  # as a reader will see it (str keys)
+        meta["checksum"] = _checks.checksum(meta, tensors)
         blob = st_save(tensors, metadata={"pushforward": json.dumps(meta)})
         _io.write_bytes(file, blob)
         if file is not path:
@@ -237,42 +240,106 @@ def model_file(path: str | os.PathLike) -> Path:
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Parse a model file into (metadata, tensors) without executing code.
 
+    The header is bounded (:data:`~pushforward._limits.MAX_HEADER_BYTES`, nesting
+    :data:`~pushforward._limits.MAX_NESTING`), the checksum over settings and tensors must match,
+    and the fields every model has are checked (kind, method, noise, dimensions, columns, seed).
+
     Raises:
-        PushforwardError: the file is missing, truncated, corrupt or not a pushforward model.
+        PushforwardError: one line: the file is missing, truncated, corrupt, changed since it was
+            written, or not a pushforward model.
     """
+    file = model_file(path)
+    try:
+        meta, tensors = _parse(file)
+        _check_meta(meta)
+    except PushforwardError as e:
+        raise PushforwardError(f"{file}: {e}") from None
+    except (Exception, RecursionError) as e:  # anything a damaged file provokes
+        raise PushforwardError(f"{file}: not a valid model file ({_reason(e)})") from None
+    return meta, tensors
+
+
+def _parse(file: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     from safetensors.numpy import load as st_load
 
-    file = model_file(path)
     if not file.exists():
-        raise PushforwardError(f"{file}: no such model file")
-    data = file.read_bytes()
-    bad = f"{file}: not a pushforward model file"
+        raise PushforwardError("no such model file")
+    if not file.is_file():
+        raise PushforwardError("not a model file (a folder or a device)")
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        raise PushforwardError(f"cannot read ({e.strerror})") from None
+    bad = "not a pushforward model file"
     if len(data) < 8:
         raise PushforwardError(f"{bad} (truncated: {len(data)} bytes)")
     (hlen,) = struct.unpack("<Q", data[:8])
+    if hlen > MAX_HEADER_BYTES:
+        raise PushforwardError(f"{bad} (header of {hlen:,} bytes, above the limit of "
+                               f"{MAX_HEADER_BYTES:,})")
     if hlen > len(data) - 8:
         raise PushforwardError(f"{bad} (truncated or corrupt header)")
     try:
         header = json.loads(data[8 : 8 + hlen])
         meta = json.loads(header["__metadata__"]["pushforward"])
+    except RecursionError:
+        raise PushforwardError(f"{bad} (settings nested too deeply)") from None
     except (ValueError, KeyError, TypeError):
         raise PushforwardError(f"{bad} (no pushforward settings in its header)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise PushforwardError(f"{bad} (foreign format)")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise PushforwardError(
-            f"{file}: model format {meta['format_version']} is newer than this pushforward "
-            f"understands ({FORMAT_VERSION}); upgrade pushforward"
-        )
+    if _checks.nesting(meta) > MAX_NESTING:
+        raise PushforwardError(f"{bad} (settings nested deeper than {MAX_NESTING} levels)")
+    version = meta.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise PushforwardError(f"model format {version} is newer than this pushforward "
+                               f"understands ({FORMAT_VERSION}); upgrade pushforward")
+    _checks.integer(version, "format_version", FORMAT_VERSION, FORMAT_VERSION)
     try:
         tensors = st_load(data)
     except Exception as e:  # safetensors raises its own error types for corrupt data
-        raise PushforwardError(f"{bad} (corrupt tensors: {e})") from None
+        raise PushforwardError(f"{bad} (corrupt tensors: {_reason(e)})") from None
+    if meta.get("checksum") != _checks.checksum(meta, tensors):
+        raise PushforwardError("damaged or changed since it was written: its checksum does "
+                               "not match its settings and tensors")
     return meta, tensors
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    """The fields every model has, checked before any map is built from them."""
+    from .data.noise import NOISES
+
+    _checks.string(meta.get("kind"), "kind")
+    _checks.string(meta.get("method"), "method")
+    _checks.string(meta.get("noise"), "noise", NOISES)
+    _checks.integer(meta.get("latent_dim"), "latent_dim", 1, MAX_COLUMNS)
+    dim = _checks.integer(meta.get("dim"), "dim", 1, MAX_COLUMNS)
+    columns = meta.get("columns")
+    if (not isinstance(columns, list) or len(columns) != dim
+            or not all(isinstance(c, str) for c in columns)):
+        raise PushforwardError(f"columns must be a list of {dim} names")
+    if meta.get("seed") is not None:
+        _checks.integer(meta["seed"], "seed", 0, SEED_LIMIT)
+    _checks.mapping(meta.get("settings"), "settings")
+    _checks.mapping(meta.get("versions", {}), "versions")
+    info = _checks.mapping(meta.get("info", {}), "info")
+    if "source" in info:
+        _checks.string(info["source"], "info.source")
+
+
+def _reason(e: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    text = text if len(text) <= 160 else text[:160] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def load(path: str | os.PathLike) -> FittedMap:
     """Load a fitted map saved with :meth:`FittedMap.save`; never executes code.
+
+    Every value is checked before it is used (finite, sorted quantiles, positive scales, known
+    keys, shapes that agree with the settings, sizes within :mod:`pushforward._limits`); any
+    problem is one :class:`PushforwardError` line naming the file.
 
     Example:
         >>> import tempfile, pushforward
@@ -281,13 +348,19 @@ def load(path: str | os.PathLike) -> FittedMap:
         >>> bool((pushforward.load(p).sample(5, seed=1) == m.sample(5, seed=1)).all())
         True
     """
+    from .methods import METHODS
+
     meta, tensors = read_model_file(path)
-    cls = MAP_KINDS.get(meta.get("kind"))
+    file = model_file(path)
     try:
+        METHODS.check(meta["method"])
+        cls = MAP_KINDS.get(meta["kind"])
+        for name in tensors:  # every map's state is float; snapshots may hold a diverged run
+            _checks.array(tensors, name, tensors[name].shape, finite=name != "snapshots")
         fitted = cls._from_state(meta, tensors)
-    except (KeyError, ValueError, TypeError) as e:
-        if isinstance(e, PushforwardError):
-            raise
-        raise PushforwardError(f"{model_file(path)}: incomplete model file ({e})") from None
+    except PushforwardError as e:
+        raise PushforwardError(f"{file}: invalid model: {e}") from None
+    except (Exception, RecursionError) as e:  # anything a hostile file provokes
+        raise PushforwardError(f"{file}: invalid model ({_reason(e)})") from None
     fitted.info = meta.get("info", {})
     return fitted

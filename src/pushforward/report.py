@@ -291,7 +291,7 @@ def _as_model(model) -> FittedMap:
 
 
 def _source(model: FittedMap, data: Any):
-    from .data import load_source
+    from .data import builtin_source, load_source
 
     if data is not None:
         return load_source(data)
@@ -299,6 +299,6 @@ def _source(model: FittedMap, data: Any):
     if not name:
         return None
     try:
-        return load_source(name)
+        return builtin_source(name)  # a model file never names a file to read
     except PushforwardError:
-        return None  # user data that was passed as an array: nothing to reload
+        return None  # user data (a file or an array): the user gives it again

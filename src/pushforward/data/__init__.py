@@ -29,7 +29,7 @@ from .picture import load_picture
 from .source import Source
 from .toys import TARGETS
 
-__all__ = ["load_source", "parse_distribution", "Mixture", "Source", "TARGETS", "load_file",
+__all__ = ["load_source", "builtin_source", "parse_distribution", "Mixture", "Source", "TARGETS", "load_file",
            "load_picture", "distribution_source"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -92,6 +92,33 @@ def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
     if text and Path(text).exists():
         return _from_path(Path(text), text, columns, key, dropna)
     return _keep_columns(_from_spec(text), columns)
+
+
+def builtin_source(name: str) -> Source:
+    """A built-in target or a distribution spec by name, never a file or a picture.
+
+    For names that come from somewhere other than the user (a model file's record of its
+    data): such a name may not make pushforward read a path.
+
+    Example:
+        >>> builtin_source("moons").dim
+        2
+        >>> builtin_source("/etc/passwd")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pushforward.errors.PushforwardError: '/etc/passwd' is not a built-in target or ...
+    """
+    text = name.strip() if isinstance(name, str) else ""
+    if text in TARGETS:
+        return TARGETS.get(text)()
+    from .spec import parse_distribution
+
+    try:
+        return distribution_source(parse_distribution(text))
+    except PushforwardError:
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        raise PushforwardError(f"{shown} is not a built-in target or a distribution spec; "
+                               "give the data file again") from None
 
 
 def distribution_source(dist) -> Source:

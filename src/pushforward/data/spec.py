@@ -73,21 +73,21 @@ def parse_distribution(text: str):
         pushforward.errors.PushforwardError: ... unknown distribution 'nrom'; did you mean norm?
     """
     if not isinstance(text, str):
-        raise PushforwardError(f"distribution spec {text!r}: expected a string")
+        raise PushforwardError(f"distribution spec {_quote(text)}: expected a string")
     src = text.strip()
     if not src:
-        raise PushforwardError(f"distribution spec {text!r}: empty; {_EXAMPLES}")
+        raise PushforwardError(f"distribution spec {_quote(text)}: empty; {_EXAMPLES}")
     if len(src) > MAX_SPEC_LENGTH:
-        raise PushforwardError(f"distribution spec {src[:40]!r}...: longer than {MAX_SPEC_LENGTH}")
+        raise PushforwardError(f"distribution spec {_quote(src)}: longer than {MAX_SPEC_LENGTH}")
     try:
         tree = ast.parse(src, mode="eval")
     except (SyntaxError, ValueError, RecursionError):
         raise PushforwardError(
-            f"distribution spec {src!r}: not valid syntax; {_EXAMPLES}") from None
+            f"distribution spec {_quote(src)}: not valid syntax; {_EXAMPLES}") from None
     try:
         return _Parser(src).dist(tree.body)
     except RecursionError:
-        raise PushforwardError(f"distribution spec {src[:40]!r}...: nested too deeply") from None
+        raise PushforwardError(f"distribution spec {_quote(src)}: nested too deeply") from None
 
 
 def looks_like_call(text: str) -> bool:
@@ -111,7 +111,7 @@ class _Parser:
         self.src = src
 
     def fail(self, why: str) -> PushforwardError:
-        return PushforwardError(f"distribution spec {self.src!r}: {why}")
+        return PushforwardError(f"distribution spec {_quote(self.src)}: {why}")
 
     def dist(self, node: ast.AST):
         if isinstance(node, ast.Name):
@@ -146,8 +146,14 @@ class _Parser:
             value = _ARITHMETIC[type(node.op)](left, right)
         else:
             raise self.fail(f"expected a number, got {_what(node)}")
-        if not math.isfinite(value):
-            raise self.fail(f"{value} is not a finite number")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int beyond float64
+            finite = False
+        if not finite:
+            shown = (str(value) if isinstance(value, float)
+                     else f"{str(value)[:12]}... ({len(str(value))} digits)")
+            raise self.fail(f"{shown} is not a finite number (float64)")
         return value
 
     def lookup(self, name: str) -> stats.rv_continuous:
@@ -161,7 +167,7 @@ class _Parser:
             close = difflib.get_close_matches(name, continuous_names(), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else (
                 "; see the continuous distributions of scipy.stats")
-            raise self.fail(f"unknown distribution {name!r}{hint}")
+            raise self.fail(f"unknown distribution {_quote(name)}{hint}")
         return obj
 
     def scipy(self, name: str, args: list[float], kwargs: dict[str, float]):
@@ -174,14 +180,12 @@ class _Parser:
             reason = re.sub(r"^\w+\(\) ", "", str(e))
             if "positional" in reason and "given" in reason:
                 reason = f"got {len(args)} positional values"
-            raise PushforwardError(
-                f"distribution spec {self.src!r}: {name} takes {signature}; {reason}") from None
+            raise self.fail(f"{name} takes {signature}; {reason}") from None
         with np.errstate(all="ignore"):
             lo, hi = frozen.support()
         if np.isnan(lo) or np.isnan(hi):
-            raise PushforwardError(
-                f"distribution spec {self.src!r}: invalid parameters for {signature} in {spec}"
-                " (a shape is out of range or scale <= 0)")
+            raise self.fail(f"invalid parameters for {signature} in {_quote(spec)} (a shape is "
+                            "out of range or scale <= 0)")
         frozen.spec = spec
         return frozen
 
@@ -222,11 +226,11 @@ _ARITHMETIC = {
 def _what(node: ast.AST) -> str:
     """A short human name for a syntax node, for error messages."""
     if isinstance(node, ast.Constant):
-        return f"{type(node.value).__name__} {node.value!r}"
+        return f"{type(node.value).__name__} {_quote(node.value)}"
     if isinstance(node, ast.Attribute):
         return "attribute access"
     if isinstance(node, ast.Name):
-        return f"name {node.id!r}"
+        return f"name {_quote(node.id)}"
     if isinstance(node, ast.Call):
         return "a call"
     return type(node).__name__.lower()
@@ -239,3 +243,9 @@ def _shapes(dist: stats.rv_continuous) -> list[str]:
 def _render(name: str, args: list[float], kwargs: dict[str, float]) -> str:
     parts = [fmt_number(a) for a in args] + [f"{k}={fmt_number(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})" if parts else name
+
+
+def _quote(text: object, limit: int = 60) -> str:
+    """A spec for a message: quoted, and cut in the middle when long (it stays one short line)."""
+    text = repr(text)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from .. import _checks
+from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
 from . import quantile as _quantile
@@ -108,10 +110,27 @@ class GaussianCopula(FittedMap):
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> GaussianCopula:
-        m = _icdf.restore(cls(tails=meta["settings"]["tails"], noise=meta["noise"]), meta)
-        marginals = _quantile.QuantileMap._from_state({**meta, "noise": "normal"}, tensors)
-        m._set_state(marginals, tensors["correlation"], tensors["cholesky"])
+        _checks.tensor_keys(tensors, ("quantiles", "lower_tail", "upper_tail", "correlation",
+                                      "cholesky"))
+        tails = _checks.string(meta["settings"].get("tails"), "settings.tails", _quantile.TAILS)
+        m = _icdf.restore(cls(tails=tails, noise=meta["noise"]), meta, pointwise=True)
+        marginals = _quantile.QuantileMap(tails=tails, noise="normal")
+        _icdf.restore(marginals, {**meta, "noise": "normal", "method": "quantile"})
+        marginals._set_state(*_quantile.check_state(tensors, m.dim))
+        m._set_state(marginals, *_check_matrices(tensors, m.dim))
         return m
+
+
+def _check_matrices(tensors: dict[str, np.ndarray], d: int) -> tuple[np.ndarray, np.ndarray]:
+    """A correlation matrix and a lower-triangular Cholesky factor with a positive diagonal."""
+    corr = _checks.array(tensors, "correlation", (d, d)).astype(np.float64)
+    chol = _checks.array(tensors, "cholesky", (d, d)).astype(np.float64)
+    if (np.abs(corr) > 1 + 1e-9).any() or not np.allclose(corr, corr.T, rtol=0, atol=1e-12):
+        raise PushforwardError("tensor 'correlation' must be symmetric with entries in [-1, 1]")
+    if (np.triu(chol, 1) != 0).any() or not (np.diag(chol) > 0).all():
+        raise PushforwardError("tensor 'cholesky' must be lower triangular with a positive "
+                               "diagonal")
+    return corr, chol
 
 
 def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,

@@ -329,12 +329,25 @@ class InverseCDF(FittedMap):
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> InverseCDF:
+        from .. import _checks
+
+        _checks.tensor_keys(tensors, ())
         s = meta["settings"]
-        return restore(cls(s["target"], source=s["source"]).fit(), meta)
+        if meta["dim"] != 1:
+            raise PushforwardError(f"an inverse-cdf map is 1-D, got dim {meta['dim']}")
+        target = _checks.string(s.get("target"), "settings.target")
+        source = _checks.string(s.get("source"), "settings.source")
+        return restore(cls(target, source=source).fit(), meta, pointwise=True)
 
 
-def restore(fitted: FittedMap, meta: dict[str, Any]) -> FittedMap:
-    """Set the attributes every fitted map has from a model file's metadata."""
+def restore(fitted: FittedMap, meta: dict[str, Any], *, pointwise: bool = False) -> FittedMap:
+    """Set the attributes every fitted map has from a model file's (checked) metadata.
+
+    ``pointwise`` maps need ``latent_dim == dim``.
+    """
+    if pointwise and meta["latent_dim"] != meta["dim"]:
+        raise PushforwardError(f"latent_dim {meta['latent_dim']} must equal dim {meta['dim']} "
+                               "for a pointwise map")
     fitted._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
                      dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
                      settings=meta["settings"])

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .. import _checks
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -107,9 +108,21 @@ class Parametric(FittedMap):
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Parametric:
+        _checks.tensor_keys(tensors, ())
         s = meta["settings"]
-        m = _icdf.restore(cls(s["family"], noise=meta["noise"]), meta)
-        m._set_state(s["params"])
+        fam = get_family(_checks.string(s.get("family"), "settings.family"))
+        m = _icdf.restore(cls(fam.name, noise=meta["noise"]), meta, pointwise=True)
+        params = s.get("params")
+        count = (fam.numargs or 0) + 2
+        if not isinstance(params, list) or len(params) != m.dim or not all(
+                isinstance(p, list) and len(p) == count for p in params):
+            raise PushforwardError(f"settings.params must hold {m.dim} lists of {count} numbers "
+                                   f"({fam.name}'s shapes, loc, scale)")
+        for j, p in enumerate(params):
+            for i, v in enumerate(p):
+                _checks.real(v, f"settings.params[{j}][{i}]", 0.0 if i == count - 1 else
+                             -np.inf, strict_lo=i == count - 1)
+        m._set_state(params)
         return m
 
 

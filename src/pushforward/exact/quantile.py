@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _checks
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -224,10 +225,26 @@ class QuantileMap(FittedMap):
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> QuantileMap:
-        m = cls(tails=meta["settings"]["tails"], noise=meta["noise"])
-        _icdf.restore(m, meta)
-        m._set_state(tensors["quantiles"], tensors["lower_tail"], tensors["upper_tail"])
+        _checks.tensor_keys(tensors, ("quantiles", "lower_tail", "upper_tail"))
+        tails = _checks.string(meta["settings"].get("tails"), "settings.tails", TAILS)
+        m = cls(tails=tails, noise=meta["noise"])
+        _icdf.restore(m, meta, pointwise=True)
+        m._set_state(*check_state(tensors, m.dim))
         return m
+
+
+def check_state(tensors: dict[str, np.ndarray], d: int) -> tuple[np.ndarray, ...]:
+    """A quantile map's tensors from a file: sorted, non-constant columns and valid tails."""
+    q = _checks.array(tensors, "quantiles", (None, d))
+    if len(q) < 2 or (np.diff(q, axis=0) < 0).any() or (q[0] == q[-1]).any():
+        raise PushforwardError("tensor 'quantiles' must hold at least 2 rows, sorted and not "
+                               "constant in each column")
+    tails = [_checks.array(tensors, name, (2, d)) for name in ("lower_tail", "upper_tail")]
+    for name, t in zip(("lower_tail", "upper_tail"), tails, strict=True):
+        if ((t[0] < -1) | (t[0] > 0.9) | (t[1] < 0)).any():
+            raise PushforwardError(f"tensor {name!r} must hold a shape in [-1, 0.9] and a scale "
+                                   ">= 0 per column")
+    return q.astype(np.float64), *(t.astype(np.float64) for t in tails)
 
 
 def _from_log(noise, logp: np.ndarray, *, lower: bool) -> np.ndarray:

@@ -8,10 +8,12 @@ Each constructor takes ``(latent_dim, dim, *, width, depth, activation)``: noise
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor, nn
 
+from .._limits import MAX_WIDTH, check_net_size
 from ..errors import PushforwardError
 
 __all__ = ["ACTIVATIONS", "make_activation", "MLP", "ResMLP", "TimeMLP"]
@@ -42,6 +44,7 @@ def make_activation(name: str) -> nn.Module:
 
 
 def _check(latent_dim: int, dim: int, width: int, depth: int) -> None:
+    check_net_size(width, depth)
     if min(latent_dim, dim, width) < 1 or depth < 0:
         raise PushforwardError(f"need latent_dim, dim, width >= 1 and depth >= 0, got "
                                f"{latent_dim}, {dim}, {width}, {depth}")
@@ -171,9 +174,12 @@ class TimeMLP(nn.Module):
                  activation: str = "silu", frequencies: int = 4, features: int = 0,
                  feature_scale: float = 1.0):
         super().__init__()
-        if isinstance(features, bool) or int(features) != features or features < 0:
-            raise PushforwardError(f"features must be an integer >= 0, got {features!r}")
-        if not feature_scale > 0:
+        for name, value in (("features", features), ("frequencies", frequencies)):
+            if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or not
+                    0 <= value <= MAX_WIDTH):
+                raise PushforwardError(f"{name} must be an integer in [0, {MAX_WIDTH}], got "
+                                       f"{value!r}")
+        if not 0 < feature_scale < float("inf"):
             raise PushforwardError(f"feature_scale must be > 0, got {feature_scale!r}")
         self.frequencies = int(frequencies)
         self.features = int(features)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from .._limits import check_net_size
 from ..errors import PushforwardError
 
 __all__ = ["MonotoneNet"]
@@ -71,7 +72,8 @@ class MonotoneNet(nn.Module):
         if noise not in NOISES:
             raise PushforwardError(f"monotone net: unknown noise {noise!r}; valid: "
                                    f"{', '.join(NOISES)}")
-        if width < 1 or not min_slope > 0:
+        check_net_size(width, 1, where="monotone net")
+        if width < 1 or not 0 < min_slope < float("inf"):
             raise PushforwardError(f"monotone net: width must be >= 1 and min_slope > 0, got "
                                    f"{width} and {min_slope}")
         self.noise, self.min_slope = noise, float(min_slope)

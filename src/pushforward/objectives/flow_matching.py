@@ -24,6 +24,7 @@ References:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._limits import MAX_ODE_STEPS
 from ..errors import PushforwardError
 from .base import Objective
 
@@ -72,10 +74,12 @@ class Solver:
         valid = sorted([*FIXED_SOLVERS, *ADAPTIVE_SOLVERS])
         if self.method not in valid:
             raise PushforwardError(f"unknown ODE solver {self.method!r}; valid: {', '.join(valid)}")
-        if isinstance(self.steps, bool) or int(self.steps) != self.steps or self.steps < 1:
-            raise PushforwardError(f"ODE steps must be a positive integer, got {self.steps!r}")
-        if not (self.rtol > 0 and self.atol > 0):
-            raise PushforwardError(f"rtol and atol must be positive, got {self.rtol}, {self.atol}")
+        if (isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral)
+                or not 1 <= self.steps <= MAX_ODE_STEPS):
+            raise PushforwardError(f"ODE steps must be an integer in [1, {MAX_ODE_STEPS}], got "
+                                   f"{self.steps!r}")
+        if not all(isinstance(v, numbers.Real) and 0 < v < 1 for v in (self.rtol, self.atol)):
+            raise PushforwardError(f"rtol and atol must be in (0, 1), got {self.rtol}, {self.atol}")
 
     @property
     def fixed(self) -> bool:
