@@ -287,7 +287,7 @@ def test_hostile_structure_is_refused(originals, tmp_path):
 def test_the_cli_prints_one_line_for_a_hostile_file(originals, tmp_path):
     meta, tensors = originals["learned"]
     path = _write(tmp_path / "h.safetensors", _edit(meta, "net.kwargs.depth", 10**6), tensors)
-    for args in (["sample", str(path), "-n", "5"], ["evaluate", str(path), "norm"]):
+    for args in (["sample", str(path), "-n", "5"], ["evaluate", str(path), "--data", "norm"]):
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2 and r.stderr.count("\n") == 1, r.output
         assert "Traceback" not in r.output and "depth" in r.stderr

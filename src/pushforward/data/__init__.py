@@ -29,8 +29,8 @@ from .picture import load_picture
 from .source import Source
 from .toys import TARGETS
 
-__all__ = ["load_source", "builtin_source", "parse_distribution", "Mixture", "Source", "TARGETS", "load_file",
-           "load_picture", "distribution_source"]
+__all__ = ["load_source", "builtin_source", "parse_distribution", "Mixture", "Source", "TARGETS",
+           "load_file", "load_picture", "distribution_source"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
