@@ -148,6 +148,7 @@ META_EDITS = [
     ("quantile", "kind", "pickle", "unknown model kind"),
     ("quantile", "kind", 7, "kind"),
     ("quantile", "method", "rm -rf", "unknown method"),
+    ("quantile", "method", "copula", "unknown method"),
     ("quantile", "noise", "cauchy", "noise"),
     ("quantile", "dim", 10**9, "dim"),
     ("quantile", "dim", -1, "dim"),

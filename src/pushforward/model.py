@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,9 @@ MAP_KINDS: Table[type[FittedMap]] = Table("model kind", {
     "flow": ("pushforward.flow_map:FlowMap",
              "the flow map of a learned velocity field (ODE from t = 0 to 1)"),
 })
+
+#: Kinds whose only method is the kind itself.
+EXACT_KINDS = ("inverse-cdf", "parametric", "quantile", "copula")
 
 
 class FittedMap:
@@ -310,7 +314,9 @@ def _check_meta(meta: dict[str, Any]) -> None:
     from .data.noise import NOISES
 
     _checks.string(meta.get("kind"), "kind")
-    _checks.string(meta.get("method"), "method")
+    method = _checks.string(meta.get("method"), "method")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", method):
+        raise PushforwardError(f"unknown method {method[:40]!r}: not a method key")
     _checks.string(meta.get("noise"), "noise", NOISES)
     _checks.integer(meta.get("latent_dim"), "latent_dim", 1, MAX_COLUMNS)
     dim = _checks.integer(meta.get("dim"), "dim", 1, MAX_COLUMNS)
@@ -348,13 +354,12 @@ def load(path: str | os.PathLike) -> FittedMap:
         >>> bool((pushforward.load(p).sample(5, seed=1) == m.sample(5, seed=1)).all())
         True
     """
-    from .methods import METHODS
-
     meta, tensors = read_model_file(path)
     file = model_file(path)
     try:
-        METHODS.check(meta["method"])
         cls = MAP_KINDS.get(meta["kind"])
+        if cls.kind in EXACT_KINDS and meta["method"] != cls.kind:
+            raise PushforwardError(f"unknown method {meta['method']!r} for a {cls.kind} map")
         for name in tensors:  # every map's state is float; snapshots may hold a diverged run
             _checks.array(tensors, name, tensors[name].shape, finite=name != "snapshots")
         fitted = cls._from_state(meta, tensors)
