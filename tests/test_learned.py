@@ -50,6 +50,27 @@ def test_resolved_learning_rate_and_batch_size_are_recorded(gauss_map):
     assert pushforward.fit(x3, method="energy", steps=2, seed=0).settings["train"]["lr"] == 2e-3
 
 
+def test_the_model_file_names_the_net_it_holds(gauss_map, tmp_path):
+    """Every option that rebuilds the net is written with its real value, not None: the file
+    says what its net is without this version's defaults (the default mlp is 3 × 256, SiLU)."""
+    import json
+
+    gauss_map.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "settings.json").read_text())
+    train = meta["settings"]["train"]
+    assert (train["net"], train["width"], train["depth"], train["activation"]) == (
+        "mlp", 256, 3, "silu")
+    assert meta["net"] == {"name": "mlp", "kwargs": {"width": 256, "depth": 3,
+                                                    "activation": "silu"}}
+    linear = [m for m in gauss_map.net.modules() if isinstance(m, torch.nn.Linear)]
+    assert [lin.out_features for lin in linear] == [256, 256, 256, 2]
+    m = pushforward.fit("norm", method="hist-js", steps=2, seed=0, width=16)
+    train = m.settings["train"]
+    assert (train["net"], train["width"], train["depth"], train["activation"]) == (
+        "monotone", 16, None, None)  # the monotone net has no depth or activation option
+    assert m.net_spec["kwargs"]["noise"] == "normal"
+
+
 def test_data_scale_does_not_matter():
     # standardisation inside: the same data ×1000 gives the same map ×1000
     small = pushforward.fit(GAUSS[:500], method="energy", steps=20, seed=1, batch_size=64)

@@ -41,7 +41,7 @@ class TrainConfig:
         net: network key (``pushforward list``); ``auto`` is ``monotone`` for 1-D → 1-D maps and
             ``mlp`` otherwise.
         width, depth, activation: network size and non-linearity (None: the network's own
-            defaults, see ``pushforward list``).
+            defaults, see ``pushforward list``; the model file records the values used).
         lr: Adam's learning rate, cosine-decayed over the budget to 5 % (0.5 % for ``sliced-js``
             on 2-D data, whose rate is 10× higher) (None: 1e-2 for the
             ``monotone`` net, whose few parameters move far, else the objective's own (5e-3 for
@@ -141,19 +141,25 @@ def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
               noise: str, defaults: dict | None = None) -> tuple[nn.Module, dict]:
     """The network ``name`` with the run's size; returns (module, JSON spec to rebuild it).
 
-    ``defaults`` (an objective's ``net_options``) fill the options the run leaves unset.
+    ``defaults`` (an objective's ``net_options``) fill the options the run leaves unset, and the
+    network's own defaults the rest. The spec names every option with the value used (width,
+    depth, activation...), so a model file says what its net is without this version's defaults.
     """
     import inspect
 
     from .nets import NETS
 
     cls = NETS.get(name)
-    params = inspect.signature(cls).parameters
+    signature = inspect.signature(cls)
+    params = signature.parameters
     kwargs = {k: v for k, v in (defaults or {}).items() if k in params}
     kwargs.update({k: getattr(cfg, k) for k in ("width", "depth", "activation")
                    if k in params and getattr(cfg, k) is not None})
     if "noise" in params:
         kwargs["noise"] = noise
+    bound = signature.bind(latent_dim, dim, **kwargs)
+    bound.apply_defaults()
+    kwargs = {k: v for k, v in bound.arguments.items() if k not in ("latent_dim", "dim")}
     return cls(latent_dim, dim, **kwargs), {"name": name, "kwargs": kwargs}
 
 
@@ -388,7 +394,9 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     y_val = to_t(held[:n_val])
     lr, lr_end, batch_size = resolve_schedule(config, net, objective, source.dim)
     # the resolved settings: defaults chosen from the data and method are written out as used
-    settings = {"train": {**dataclasses.asdict(config), "net": net_name, "lr": lr,
+    # (width, depth, activation: the net's real values; None where the net has no such option)
+    size = {k: spec["kwargs"].get(k) for k in ("width", "depth", "activation")}
+    settings = {"train": {**dataclasses.asdict(config), "net": net_name, **size, "lr": lr,
                           "lr_end": lr_end, "batch_size": batch_size},
                 "objective": objective.settings()}
     loop = LoopSettings(steps=config.steps, time_budget=config.time_budget, lr=lr,
