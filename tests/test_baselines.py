@@ -124,3 +124,42 @@ def test_samples_for_a_seed_do_not_depend_on_chunks_and_follow_the_noise(method)
 def test_latent_dim_other_than_d_plus_one_is_refused():
     with pytest.raises(PushforwardError, match="latent_dim must be 3"):
         pushforward.fit(two_blobs(100), method="kde", latent_dim=5, seed=0)
+
+
+# ------------------------------------------------------------------------------------ auto
+def three_clusters(n: int = 1500, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]])[rng.integers(0, 3, n)]
+    return centres + 0.15 * rng.standard_normal((n, 2))
+
+
+def test_auto_races_and_a_mixture_beats_the_copula_on_clusters():
+    m = pushforward.fit(three_clusters(), seed=0)
+    board = {row["method"]: row for row in m.info["leaderboard"]}
+    assert m.method in ("gmm", "kde") and set(board) == {"copula", "gmm", "kde"}
+    assert board[m.method]["score"] == min(row["score"] for row in board.values())
+    assert board["copula"]["ratio"] > 5 > board[m.method]["ratio"]
+    assert all(row["floor"] == board["copula"]["floor"] > 0 and row["fit_s"] >= 0
+               for row in board.values())
+    assert m.method in m.info["auto"] and "held-out rows" in m.info["auto"]
+    # the winner was fitted again on every row: its mixture saw all 1,500 points
+    assert m.method != "kde" or m.points_.shape == (1500, 2)
+
+
+def test_auto_is_reproducible_and_honours_exclude():
+    x = three_clusters(900, seed=1)
+    a, b = pushforward.fit(x, seed=3), pushforward.fit(x, seed=3)
+    strip = [{k: v for k, v in r.items() if k != "fit_s"} for r in a.info["leaderboard"]]
+    assert strip == [{k: v for k, v in r.items() if k != "fit_s"} for r in b.info["leaderboard"]]
+    assert np.array_equal(a.sample(200, seed=1), b.sample(200, seed=1))
+    c = pushforward.fit(x, seed=3, exclude="gmm,kde")
+    assert c.method == "copula" and [r["method"] for r in c.info["leaderboard"]] == ["copula"]
+    with pytest.raises(PushforwardError, match="exclude: flows not among"):
+        pushforward.fit(x, seed=3, exclude=["flows"])
+    with pytest.raises(PushforwardError, match="method 'auto' has no option 'tails'"):
+        pushforward.fit(x, seed=3, tails="clip")
+
+
+def test_auto_in_one_dimension_is_still_the_quantile_map():
+    m = pushforward.fit(np.random.default_rng(0).gamma(2.0, size=(300, 1)), seed=0)
+    assert m.method == "quantile" and "leaderboard" not in m.info

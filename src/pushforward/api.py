@@ -7,21 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from ._random import SeedLike, as_seed
-from .data import Source, load_source
+from .auto import choose_method, race
+from .data import load_source
 from .data.noise import get_noise
 from .errors import PushforwardError
 from .model import FittedMap
-
-
-def choose_method(source: Source) -> tuple[str, str]:
-    """The method ``method="auto"`` picks for ``source``, and why, in one sentence."""
-    if source.dim == 1 and source.dist is not None:
-        return "inverse-cdf", "1-D target with a known distribution: the exact inverse CDF"
-    if source.dim == 1:
-        return "quantile", "1-D data: the empirical quantile map with extrapolated tails"
-    return "copula", (
-        f"{source.dim}-D data: a Gaussian copula (quantile marginals + normal-score correlation)"
-    )
 
 
 def fit(
@@ -47,7 +37,10 @@ def fit(
             (``"moons"``, ``"digits"``), a distribution spec (``"gamma(a=2)"``,
             ``"mix(0.3*norm(-2,0.5), 0.7*gamma(a=2))"``) or ``"image:PATH.png"``.
         method: a key of the method registry (``pushforward list``); ``"auto"`` picks from the
-            data and records why in ``fitted.info["auto"]``.
+            data and records why in ``fitted.info["auto"]``: in 1-D the exact map, from 2-D up
+            the winner of a race of cheap candidates on held-out rows, with the leaderboard in
+            ``fitted.info["leaderboard"]`` (:func:`pushforward.auto.race`; options
+            ``time_budget=``, ``exclude=``).
         noise: ``"normal"`` (N(0, I), default) or ``"uniform"`` (U[0,1]^k).
         latent_dim: noise dimension k; default the data's dimension.
         seed: makes the fit reproducible; None draws one and records it in the model.
@@ -62,7 +55,8 @@ def fit(
             ``time_budget=``, ``net=``, ``lr=``...) or ``config=TrainConfig(...)``.
 
     Returns:
-        The fitted map: ``sample(n, seed=)``, ``inverse_transform(z)`` (noise → data), ``transform(x)`` (data → noise, where invertible), ``save(path)``.
+        The fitted map: ``sample(n, seed=)``, ``inverse_transform(z)`` (noise → data),
+        ``transform(x)`` (data → noise, where invertible), ``save(path)``.
 
     Example:
         >>> import numpy as np, pushforward
@@ -78,7 +72,7 @@ def fit(
     why = None
     if method == "auto":
         method, why = choose_method(source)
-    fitter = METHODS.get(method)
+    fitter = race if method == "auto" else METHODS.get(method)  # auto: d ≥ 2, a race
     _check_options(method, fitter, options, why)
     params = inspect.signature(fitter).parameters
     run = {"out": out, "resume": resume, "console": console}
@@ -102,7 +96,7 @@ def fit(
     if source.meta.get("frame"):
         fitted.info["frame"] = True  # sample() returns a DataFrame with the same columns
     if why:
-        fitted.info["auto"] = why
+        fitted.info.setdefault("auto", why)  # a race writes its own, with the winner
     return fitted
 
 
@@ -115,7 +109,8 @@ def _check_options(method: str, fitter, options: dict[str, Any], why: str | None
                                                "console", "on_step")]
     for k in options:
         if k not in allowed:
-            picked = f" (method auto picked {method!r}; choose one with --method)" if why else ""
+            picked = (f" (method auto picked {method!r}; choose one with --method)"
+                      if why and method != "auto" else "")
             raise PushforwardError(
                 f"method {method!r} has no option {k!r}; its options: "
                 f"{', '.join(allowed) or 'none'}{picked}"

@@ -146,10 +146,11 @@ def _method_keys(incomplete: str) -> list[str]:
 
 
 def _method_help() -> str:
-    from .methods import EXACT, LEARNED  # a literal table: listing keys imports no torch
+    from .methods import BASELINES, EXACT, LEARNED  # literal tables: listing imports no torch
 
     return (f"auto (picks from the data and says what it picked); exact: {', '.join(EXACT)}; "
-            f"learned: {', '.join(LEARNED)}. `pushforward list` describes each.")
+            f"baselines: {', '.join(BASELINES)}; learned: {', '.join(LEARNED)}. "
+            "`pushforward list` describes each.")
 
 
 _METHOD_HELP = _method_help()
@@ -212,6 +213,7 @@ def fit(
 ) -> None:
     """Fit a map from noise to DATA and save it."""
     from . import api
+    from .auto import leaderboard_lines
     from .data import load_source
     from .model import CHECKPOINT_FILE
 
@@ -234,6 +236,8 @@ def fit(
     if "auto" in fitted.info:
         out.print(Text.assemble("method auto → ", (fitted.method, "bold"),
                                 f": {fitted.info['auto']}"))
+        for line in leaderboard_lines(fitted.info.get("leaderboard", [])):
+            out.print(Text(f"  {line}"))
     path = fitted.save(out_path, overwrite=True)
     if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
         (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)

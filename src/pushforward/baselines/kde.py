@@ -19,7 +19,7 @@ MAX_POINTS = 50_000
 
 #: Decades around the reference bandwidth covered by the coarse grid, and its step.
 GRID_DECADES = (-2.5, 0.5)
-COARSE_STEP, FINE_STEP = 0.5, 0.1
+COARSE_STEP, FINE_STEP = 0.5, 0.125
 
 
 def loo_log_likelihood(y: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
@@ -39,12 +39,12 @@ def loo_log_likelihood(y: np.ndarray, bandwidths: np.ndarray) -> np.ndarray:
     sq = pairwise_distances(t, t).square_()
     sq.fill_diagonal_(math.inf)
     nearest = sq.min(dim=1).values
-    sq.sub_(nearest[:, None])  # shifted so the largest term of every row's sum is exp(0)
-    buf = torch.empty_like(sq)
+    shifted = sq - nearest[:, None]  # every row's largest term becomes exp(0): no underflow
+    buf = torch.empty_like(shifted)
     out = []
     for h in bandwidths:
         c = 1.0 / (2 * h * h)
-        torch.mul(sq, -c, out=buf).exp_()
+        torch.mul(shifted, -c, out=buf).exp_()
         lse = buf.sum(dim=1).log_() - nearest * c
         const = math.log(m - 1) + 0.5 * d * math.log(2 * math.pi * h * h)
         out.append(float(lse.mean()) - const)
