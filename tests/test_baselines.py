@@ -163,3 +163,27 @@ def test_auto_is_reproducible_and_honours_exclude():
 def test_auto_in_one_dimension_is_still_the_quantile_map():
     m = pushforward.fit(np.random.default_rng(0).gamma(2.0, size=(300, 1)), seed=0)
     assert m.method == "quantile" and "leaderboard" not in m.info
+
+
+@pytest.mark.parametrize("method, edit, needle", [
+    ("gmm", lambda t: {**t, "weights": t["weights"] * 2}, "sum to 1"),
+    ("gmm", lambda t: {**t, "covariances": -t["covariances"]}, "positive definite"),
+    ("gmm", lambda t: {**t, "means": t["means"][:1]}, "shape"),
+    ("kde", lambda t: {**t, "scale": -t["scale"]}, "positive"),
+    ("kde", lambda t: {k: v for k, v in t.items() if k != "points"}, "missing tensor"),
+])
+def test_a_damaged_mixture_file_is_one_line_error(tmp_path, method, edit, needle):
+    import json
+
+    from safetensors.numpy import save as st_save
+
+    from pushforward._checks import checksum
+
+    path = pushforward.fit(two_blobs(300), method=method, seed=0).save(tmp_path / "m")
+    meta, tensors = pushforward.model.read_model_file(path)
+    tensors = edit(dict(tensors))
+    meta["checksum"] = checksum(meta, tensors)  # signed: the value checks must catch it
+    path.write_bytes(st_save(tensors, metadata={"pushforward": json.dumps(meta)}))
+    with pytest.raises(PushforwardError, match=needle) as e:
+        pushforward.load(path)
+    assert "\n" not in str(e.value)

@@ -48,7 +48,7 @@ MAP_KINDS: Table[type[FittedMap]] = Table("model kind", {
 })
 
 #: Kinds whose only method is the kind itself.
-EXACT_KINDS = ("inverse-cdf", "parametric", "quantile", "copula")
+EXACT_KINDS = ("inverse-cdf", "parametric", "quantile", "copula", "gmm", "kde")
 
 
 class FittedMap:

@@ -9,11 +9,16 @@ from typing import Any
 import numpy as np
 from scipy import linalg, special
 
+from .. import _checks
 from .._random import bounded_seed
+from ..errors import PushforwardError
 from . import mixture as _mixture
 
 #: Component counts tried, smallest first; the search stops when two in a row do not improve.
 COMPONENTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 32, 40, 50, 64)
+
+#: The most components a model file may hold (the search itself stops at COMPONENTS[-1]).
+MAX_COMPONENTS = 10_000
 
 #: Share of the rows held out to choose the number of components, and the rows used at most
 #: (a seeded subsample): the search stays at a few seconds whatever the data's size.
@@ -174,10 +179,24 @@ class GaussianMixtureMap(_mixture.MixtureMap):
     @classmethod
     def _from_state(cls, meta: dict[str, Any],
                     tensors: dict[str, np.ndarray]) -> GaussianMixtureMap:
-        m = cls._restore(meta, tensors)
-        m.max_components = meta["settings"]["max_components"]
+        m = cls._restore(meta, tensors, ("weights", "means", "covariances"))
+        k = _checks.integer(m.settings.get("components"), "settings.components", 1,
+                            MAX_COMPONENTS)
+        m.max_components = _checks.integer(m.settings.get("max_components"),
+                                           "settings.max_components", 1, MAX_COMPONENTS)
         m.time_budget = None
-        m._set_state(tensors["weights"], tensors["means"], tensors["covariances"])
+        weights = _checks.array(tensors, "weights", (k,)).astype(np.float64)
+        if not ((weights > 0).all() and abs(weights.sum() - 1) < 1e-6):
+            raise PushforwardError("tensor 'weights' must be positive and sum to 1")
+        means = _checks.array(tensors, "means", (k, m.dim)).astype(np.float64)
+        cov = _checks.array(tensors, "covariances", (k, m.dim, m.dim)).astype(np.float64)
+        if not np.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-12, atol=0):
+            raise PushforwardError("tensor 'covariances' must hold symmetric matrices")
+        try:
+            m._set_state(weights, means, cov)
+        except np.linalg.LinAlgError:
+            raise PushforwardError("tensor 'covariances' must hold positive definite "
+                                   "matrices") from None
         return m
 
 

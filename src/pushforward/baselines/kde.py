@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import _checks
+from ..errors import PushforwardError
 from ..metrics import pairwise_distances
 from . import mixture as _mixture
 
@@ -155,8 +157,12 @@ class KernelDensityMap(_mixture.MixtureMap):
     @classmethod
     def _from_state(cls, meta: dict[str, Any],
                     tensors: dict[str, np.ndarray]) -> KernelDensityMap:
-        m = cls._restore(meta, tensors)
-        m._set_state(tensors["points"], meta["settings"]["bandwidth"])
+        m = cls._restore(meta, tensors, ("points",))
+        h = _checks.real(m.settings.get("bandwidth"), "settings.bandwidth", 0.0, strict_lo=True)
+        points = _checks.array(tensors, "points", (None, m.dim)).astype(np.float64)
+        if len(points) == 0:
+            raise PushforwardError("tensor 'points' holds no kernel centre")
+        m._set_state(points, h)
         return m
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from .. import _checks
 from ..errors import PushforwardError
 from ..exact import quantile as _quantile
 from ..model import FittedMap
@@ -85,12 +86,25 @@ class MixtureMap(FittedMap):
         return {"mean": self.mean_, "scale": self.scale_}
 
     @classmethod
-    def _restore(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> MixtureMap:
+    def _restore(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray],
+                 names: tuple[str, ...]) -> MixtureMap:
+        """A map with the attributes every map has and its scaler, from checked file contents.
+
+        ``names``: the map's own tensors, besides ``mean`` and ``scale``.
+        """
+        _checks.tensor_keys(tensors, ("mean", "scale", *names))
+        if meta["latent_dim"] != meta["dim"] + 1:
+            raise PushforwardError(f"latent_dim {meta['latent_dim']} must be dim + 1 = "
+                                   f"{meta['dim'] + 1} for a mixture map")
+        _checks.mapping(meta["settings"], "settings")
         m = cls.__new__(cls)
         m._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
                     dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
                     settings=meta["settings"])
-        m.mean_, m.scale_ = tensors["mean"], tensors["scale"]
+        m.mean_ = _checks.array(tensors, "mean", (m.dim,)).astype(np.float64)
+        m.scale_ = _checks.array(tensors, "scale", (m.dim,)).astype(np.float64)
+        if not (m.scale_ > 0).all():
+            raise PushforwardError("tensor 'scale' must be positive")
         return m
 
 
