@@ -1,15 +1,21 @@
 """Adversarial objectives: gradient penalty, clipping, short runs, resume, save/load, grid."""
 
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
+from safetensors.numpy import save as st_save
 
 import pushforward
+from pushforward._checks import checksum
 from pushforward._state import load_state
 from pushforward.data.source import Source
 from pushforward.errors import PushforwardError
 from pushforward.grid import field_on_grid
 from pushforward.learned import TrainConfig, fit_learned
+from pushforward.model import read_model_file
 from pushforward.objectives import GAN, WGAN, WGANGP
 from pushforward.objectives.adversarial import gradient_penalty
 from pushforward.train import CHECKPOINT
@@ -177,6 +183,40 @@ def test_save_load_gives_identical_samples(tmp_path, key):
     loaded = pushforward.load(m.save(tmp_path / "m"))
     assert np.array_equal(loaded.sample(100, seed=3), m.sample(100, seed=3))
     assert loaded.settings["objective"] == m.settings["objective"]
+
+
+@pytest.mark.parametrize("key", list(ADVERSARIAL))
+def test_a_loaded_model_keeps_its_critic(tmp_path, key):
+    m = pushforward.fit(gaussian(), method=key, seed=0, steps=5, threads=1,
+                        objective_options={"critic_width": 8, "critic_depth": 2},
+                        width=8, depth=1, batch_size=40)
+    loaded = pushforward.load(m.save(tmp_path / "m"))
+    assert loaded.critic_spec == m.critic_spec == {
+        "name": "mlp", "in": 2, "out": 1,
+        "kwargs": {"width": 8, "depth": 2, "activation": m.critic_spec["kwargs"]["activation"]}}
+    x = torch.as_tensor(np.random.default_rng(2).normal(size=(64, 2)), dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.equal(loaded.critic_(x), m.critic_(x))
+        assert float(loaded.critic_(x).std()) > 0  # a trained critic, not a constant
+    # the report draws it: the grid of a loaded model is the fitted one's critic
+    g, g0 = field_on_grid(loaded, (-2, 4, -4, 0), 5), field_on_grid(m, (-2, 4, -4, 0), 5)
+    assert g.kind == "critic" and np.array_equal(g.values, g0.values)
+    # a model file with a damaged or hostile critic (validly signed) is one clear line
+    meta, tensors = read_model_file(tmp_path / "m")
+    first = next(k for k in tensors if k.startswith("critic."))
+    cases = [({}, {first: None}, f"missing tensor '{first}'"),
+             ({"out": 2}, {}, "critic must map the data's 2 columns to 1 value"),
+             ({"kwargs": {"evil": 1}}, {}, "critic 'mlp' has no option 'evil'"),
+             (None, {}, "unknown tensor 'critic.")]
+    for i, (spec_edit, tensor_edit, needle) in enumerate(cases):
+        m2 = dict(meta, critic=None if spec_edit is None else {**meta["critic"], **spec_edit})
+        t2 = {k: v for k, v in tensors.items() if k not in tensor_edit}
+        m2.pop("checksum", None)
+        m2["checksum"] = checksum(m2, t2)
+        bad = tmp_path / f"bad{i}.safetensors"
+        bad.write_bytes(st_save(t2, metadata={"pushforward": json.dumps(m2)}))
+        with pytest.raises(PushforwardError, match=f"bad{i}.safetensors.*{re.escape(needle)}"):
+            pushforward.load(bad)
 
 
 @pytest.mark.parametrize("key,betas", [("gan", (0.5, 0.999)), ("wgan", (0.0, 0.99)),

@@ -2,8 +2,8 @@
 
 Adversarial methods learn a critic D(x) beside the map, flow matching a velocity field v(x, t):
 the report draws them over the data. :func:`field_on_grid` evaluates either on a regular grid
-in data units. The critic is an objective's module (it is not part of the fitted map), so pass
-the objective that trained the map, with the fitted map for its scaler.
+in data units. An adversarial model keeps its critic (``critic_``, saved in its model file); an
+objective that owns a critic can be passed too, with the fitted map for its scaler.
 """
 
 from __future__ import annotations
@@ -54,12 +54,14 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
                   fitted=None) -> Grid:
     """Evaluate a critic or a velocity field on a ``resolution × resolution`` grid.
 
-    - an adversarial objective (``gan``, ``wgan``, ``wgan-gp``): the critic's value D(x), with x
-      standardised by ``fitted``'s scaler (the map it trained; without it, x is used as is);
+    - an adversarial model (``gan``, ``wgan``, ``wgan-gp``), fitted or loaded: its critic's
+      value D(x), with x standardised by the model's scaler;
+    - an adversarial objective: the critic's value D(x), with x standardised by ``fitted``'s
+      scaler (the map it trained; without it, x is used as is);
     - a :class:`~pushforward.flow_map.FlowMap`: the velocity dx/dt at time ``t``, in data units.
 
     Arguments:
-        model: the objective that owns the critic, or a fitted flow map.
+        model: an adversarial model, the objective that owns a critic, or a flow map.
         bounds: (xmin, xmax, ymin, ymax) in data units.
         resolution: grid points per axis.
         t: time in [0, 1] for a velocity field.
@@ -88,10 +90,14 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
             raise PushforwardError(f"a grid needs 2-D data, the flow has dim {model.dim}")
         v = model.velocity(pts, t)
         return Grid(x, y, v.reshape(*shape, 2), "velocity")
-    if isinstance(model, Adversarial):
+    critic = getattr(model, "critic_", None)
+    if critic is not None:
+        fitted = model
+    elif isinstance(model, Adversarial):
         critic = model.critic
         if critic is None:
             raise PushforwardError("the objective has no critic yet: train with it first")
+    if critic is not None:
         p = next(critic.parameters())
         if p.shape[-1] != 2:
             raise PushforwardError(f"a grid needs 2-D data, the critic takes {p.shape[-1]}")
@@ -101,4 +107,4 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
             d = critic(torch.as_tensor(pts, dtype=p.dtype, device=p.device))
         return Grid(x, y, d.double().cpu().numpy().reshape(shape), "critic")
     raise PushforwardError(f"cannot put {type(model).__name__} on a grid: give an adversarial "
-                           "objective (its critic) or a fitted flow map (its velocity field)")
+                           "model or objective (its critic) or a flow map (its velocity field)")

@@ -191,6 +191,8 @@ class LearnedMap(FittedMap):
         self.history: dict[str, list] = {}
         self.snapshots_: np.ndarray | None = None  # (k, m, d) samples during training
         self.snapshot_steps_: list[int] = []
+        self.critic_: nn.Module | None = None  # an adversarial critic, in standardised units
+        self.critic_spec: dict[str, Any] | None = None
 
     @property
     def _param(self) -> torch.Tensor:
@@ -231,6 +233,9 @@ class LearnedMap(FittedMap):
         st["scaler.std"] = self.std_
         if self.snapshots_ is not None:
             st["snapshots"] = self.snapshots_
+        if self.critic_ is not None:  # so plots of a loaded adversarial model can draw it
+            st.update({f"critic.{k}": v.detach().cpu().numpy()
+                       for k, v in self.critic_.state_dict().items()})
         return st
 
     def metadata(self) -> dict[str, Any]:
@@ -238,6 +243,8 @@ class LearnedMap(FittedMap):
         meta["net"] = self.net_spec
         meta["history"] = self.history
         meta["snapshot_steps"] = self.snapshot_steps_
+        if self.critic_spec is not None:
+            meta["critic"] = self.critic_spec
         return meta
 
     @classmethod
@@ -260,30 +267,22 @@ class LearnedMap(FittedMap):
             raise PushforwardError("snapshot_steps must list the step of each snapshot")
         m.snapshots_ = snaps
         m.snapshot_steps_ = [_checks.integer(k, "snapshot_steps", 0, MAX_STEPS) for k in steps]
+        m.critic_, m.critic_spec = _critic_from_file(meta, tensors, next(net.parameters()).dtype)
         return m
 
 
 def _net_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> tuple[nn.Module, dict]:
     """The network a model file describes, its size within the limits, its weights checked."""
-    import inspect
-
-    from .nets import NETS
-
     spec = _checks.mapping(meta.get("net"), "net")
-    cls = NETS.get(spec.get("name"))
-    kwargs = _checks.mapping(spec.get("kwargs", {}), "net.kwargs")
-    params = inspect.signature(cls).parameters
-    for k in kwargs:
-        if k in ("latent_dim", "dim") or params.get(k, None) is None or (
-                params[k].kind is not params[k].KEYWORD_ONLY):
-            raise PushforwardError(f"net {spec['name']!r} has no option {k!r}")
+    cls, kwargs = _net_options(spec, "net")
     train_settings = _checks.mapping(meta["settings"].get("train", {}), "settings.train")
     dtype = _checks.string(train_settings.get("dtype", "float32"), "settings.train.dtype",
                            ("float32", "float64"))
     net = cls(meta["latent_dim"], meta["dim"], **kwargs)
-    _checks.tensor_keys(tensors, [f"net.{k}" for k in net.state_dict()],
+    own = {k: 0 for k in tensors if not k.startswith("critic.")}  # the critic's: its own check
+    _checks.tensor_keys(own, [f"net.{k}" for k in net.state_dict()],
                         ("scaler.mean", "scaler.std", "snapshots"))
-    _checks.tensor_keys({k: 0 for k in tensors if not k.startswith("net.")},
+    _checks.tensor_keys({k: 0 for k in own if not k.startswith("net.")},
                         ("scaler.mean", "scaler.std"), ("snapshots",))
     sd = {}
     for k, v in net.state_dict().items():
@@ -301,6 +300,42 @@ def _checked_history(history: Any) -> dict[str, list]:
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
             raise PushforwardError(f"history.{k} must be a list of numbers")
     return history
+
+
+def _net_options(spec: dict[str, Any], field: str):
+    """The registry class a model file's network spec names, and its options, checked."""
+    import inspect
+
+    from .nets import NETS
+
+    cls = NETS.get(spec.get("name"))
+    kwargs = _checks.mapping(spec.get("kwargs", {}), f"{field}.kwargs")
+    params = inspect.signature(cls).parameters
+    for k in kwargs:
+        if k in ("latent_dim", "dim") or params.get(k, None) is None or (
+                params[k].kind is not params[k].KEYWORD_ONLY):
+            raise PushforwardError(f"{field} {spec['name']!r} has no option {k!r}")
+    return cls, kwargs
+
+
+def _critic_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray],
+                      dtype: torch.dtype) -> tuple[nn.Module | None, dict | None]:
+    """An adversarial model's critic (``critic.*`` tensors, spec ``critic``), checked; or None."""
+    keys = {k: 0 for k in tensors if k.startswith("critic.")}
+    if meta.get("critic") is None:
+        _checks.tensor_keys(keys, ())
+        return None, None
+    spec = _checks.mapping(meta["critic"], "critic")
+    if spec.get("in") != meta["dim"] or spec.get("out") != 1:
+        raise PushforwardError(f"critic must map the data's {meta['dim']} columns to 1 value, "
+                               f"got in={spec.get('in')!r}, out={spec.get('out')!r}")
+    cls, kwargs = _net_options(spec, "critic")
+    critic = cls(meta["dim"], 1, **kwargs)
+    _checks.tensor_keys(keys, [f"critic.{k}" for k in critic.state_dict()])
+    critic.load_state_dict({k: torch.from_numpy(_checks.array(tensors, f"critic.{k}",
+                                                              tuple(v.shape)).copy())
+                            for k, v in critic.state_dict().items()})
+    return critic.to(dtype).eval().requires_grad_(False), spec
 
 
 def _scaler(source: Source, train_data: np.ndarray | None, seed: int):
@@ -414,7 +449,9 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings)
     fitted.history = _history_summary(result.history)
-    fitted.objective_ = objective  # in memory only: a critic for contour plots
+    critic = objective.saved_critic()
+    if critic is not None:  # saved with the model, for its contour plots
+        fitted.critic_, fitted.critic_spec = critic
     if result.snapshots:
         fitted.snapshot_steps_ = [k for k, _ in result.snapshots]
         fitted.snapshots_ = np.stack([v.double().numpy() * std + mean

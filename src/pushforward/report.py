@@ -174,8 +174,9 @@ def _metrics_section(evaluation) -> str:
 
 
 def _auto_grid(model: FittedMap, real, generated):
-    """A flow map's velocity field over the plotted region (critics need their objective)."""
-    if model.dim != 2 or not hasattr(model, "velocity"):
+    """A flow map's velocity field or an adversarial model's critic over the plotted region."""
+    if model.dim != 2 or not (hasattr(model, "velocity")
+                              or getattr(model, "critic_", None) is not None):
         return None
     from .grid import field_on_grid
     from .plots import plot_limits

@@ -90,9 +90,8 @@ def write_story(path: str | os.PathLike, figures: dict[str, Any]) -> Path:
     for name, r in s4.items():
         m = r["model"]
         generated[name] = m.sample(3000, seed=6)
-        target = m if hasattr(m, "velocity") else getattr(m, "objective_", None)
-        if hasattr(target, "critic") or hasattr(target, "velocity"):
-            grids[name] = field_on_grid(target, (-2, 2, -2, 2), 17, fitted=m)
+        if hasattr(m, "velocity") or getattr(m, "critic_", None) is not None:
+            grids[name] = field_on_grid(m, (-2, 2, -2, 2), 17)
         cov = r["coverage"]
         rows.append([name, f"{r['ed_ratio']:.2f}", f"{cov.covered}/{cov.modes}",
                      f"{cov.high_quality:.0%}", f"{r['seconds']:.0f} s"])

@@ -142,6 +142,7 @@ class Adversarial(Objective):
             critic = NETS.get("mlp")(dim, 1, **self.critic_net)
         self.critic = critic.to(device=device, dtype=dtype)
         self.opt = self._optimizer(self.critic.parameters())
+        self.dim = dim
 
     def _check_ready(self, n: int) -> None:
         if self.critic is None:
@@ -175,6 +176,12 @@ class Adversarial(Objective):
         if self.opt is not None:
             for group in self.opt.param_groups:
                 group["lr"] = self.critic_lr * factor
+
+    def saved_critic(self) -> tuple[nn.Module, dict[str, Any]] | None:
+        if self.critic is None:
+            return None
+        return self.critic, {"name": "mlp", "in": self.dim, "out": 1,
+                             "kwargs": dict(self.critic_net)}
 
     def modules(self) -> dict[str, nn.Module]:
         return {"critic": self.critic} if self.critic is not None else {}

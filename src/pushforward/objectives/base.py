@@ -69,6 +69,12 @@ class Objective:
         """Extra optimisers to checkpoint."""
         return {}
 
+    def saved_critic(self) -> tuple[nn.Module, dict[str, Any]] | None:
+        """A module to keep in the model file beside the generator (an adversarial critic, so
+        plots of a loaded model can draw it), with the JSON spec that rebuilds it from the
+        networks registry (``name``, ``in``, ``out``, ``kwargs``); None: nothing to keep."""
+        return None
+
     def settings(self) -> dict[str, Any]:
         """JSON settings that describe this objective."""
         return {}
