@@ -55,7 +55,7 @@ def lr_factor(progress: float, lr_end: float) -> float:
         >>> lr_factor(0.0, 0.05), lr_factor(1.0, 0.05), round(lr_factor(0.5, 0.0), 12)
         (1.0, 0.05, 0.5)
     """
-    return lr_end + (1 - lr_end) * 0.5 * (1 + math.cos(math.pi * progress))
+    return lr_end + (1 - lr_end) * (0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
