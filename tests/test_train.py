@@ -248,6 +248,23 @@ def test_a_second_ctrl_c_stops_at_once_and_saves_nothing_half_done(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
+def test_ctrl_c_during_the_final_checkpoint_is_not_lost(tmp_path):
+    class PressAtEnd(Callback):
+        def on_end(self, loop):
+            _ctrl_c()
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(1, 1).double()
+    settings = LoopSettings(steps=5, time_budget=None, lr=1e-2, batch_size=8, ema=0.9,
+                            eval_every=5, patience=5, checkpoint_every=1e9, seed=0)
+    data = lambda n, g: torch.randn(n, 1, generator=g, dtype=torch.float64)  # noqa: E731
+    loop = Loop(MomentMatch(), net, noise=data, batch=data, settings=settings,
+                callbacks=[PressAtEnd()])
+    with pytest.raises(KeyboardInterrupt):
+        loop.run()
+    assert loop.step == 5
+
+
 # ------------------------------------------------------------------ the one stop decision
 class StopAt(Callback):
     def __init__(self, step):

@@ -173,9 +173,12 @@ class Loop:
                 if reason == INTERRUPTED:
                     raise KeyboardInterrupt
                 if reason != DIVERGED:
-                    self.logs = {}
+                    self.logs, between = {}, False
                     for cb in self.callbacks:
                         cb.on_end(self)
+                    between = True
+                if self._held.pending:  # a Ctrl-C during the last callbacks
+                    raise KeyboardInterrupt
                 return reason
         except KeyboardInterrupt:
             if between:
