@@ -341,3 +341,17 @@ def test_api_fit_removes_its_checkpoint_unless_kept(tmp_path):
     assert not (gone / "checkpoint.safetensors").exists()
     pushforward.fit(x, method="sliced-js", steps=3, seed=0, out=kept, keep_checkpoint=True)
     assert (kept / "checkpoint.safetensors").exists()
+
+
+def test_fit_with_knots_keeps_that_many_points_and_says_so_in_the_file(tmp_path):
+    data = tmp_path / "g.npy"
+    np.save(data, np.random.default_rng(0).gamma(2.0, size=(3000, 1)))
+    r = run("fit", data, "--method", "quantile", "--knots", 200, "--out", tmp_path / "m",
+            "--seed", 0)
+    assert r.exit_code == 0, r.output
+    m = pushforward.load(tmp_path / "m")
+    assert m.quantiles_.shape == (200, 1) and m.settings["knots"] == 200
+    meta = json.loads((tmp_path / "m" / "settings.json").read_text())
+    assert meta["settings"]["knots"] == 200
+    fails_with(run("fit", data, "--method", "quantile", "--knots", 1, "--out", tmp_path / "m2"),
+               "knots must be an integer of at least 2")

@@ -246,3 +246,53 @@ def test_unknown_family_and_tails_and_latent_dim_are_user_errors():
         METHODS.get("quantile")(Source("d", ["x"], data=x), noise="normal", latent_dim=2, seed=0)
     with pytest.raises(PushforwardError, match="not a continuous distribution"):
         transform_between(np.ones(3), "normal", stats.poisson(2.0))
+
+
+# --------------------------------------------------------------------------------- knots
+GAMMA = np.random.default_rng(5).gamma(2.0, size=(20_000, 1))
+
+
+@pytest.mark.parametrize("tails", ["extrapolate", "clip"])
+def test_knots_keep_the_ends_and_the_full_maps_values_at_the_knots(tails):
+    """With K knots the map holds K points: the full map's values at K evenly spaced positions
+    from p₁ to pₘ, so the ends, the tails and the map at the knots are those of the full map."""
+    full = QuantileMap(tails=tails).fit(GAMMA)
+    small = QuantileMap(tails=tails, knots=1000).fit(GAMMA)
+    assert small.quantiles_.shape == (1000, 1) and small.settings["knots"] == 1000
+    assert small.quantiles_[[0, -1], 0].tolist() == [GAMMA.min(), GAMMA.max()]
+    np.testing.assert_array_equal(small.upper_tail_, full.upper_tail_)
+    np.testing.assert_array_equal(small.lower_tail_, full.lower_tail_)
+    z = get_noise("normal").ppf(small.positions_)[:, None]
+    np.testing.assert_allclose(small.inverse_transform(z), full.inverse_transform(z), atol=1e-9)
+    np.testing.assert_allclose(small.transform(small.inverse_transform(z)), z, atol=1e-7)
+    # between the knots the two maps differ by less than the sampling noise of 20,000 values
+    a, b = full.sample(200_000, seed=1)[:, 0], small.sample(200_000, seed=1)[:, 0]
+    assert stats.ks_2samp(a, b).statistic < 0.002
+    # beyond the data (u < p₁ or u > pₘ), both follow the same tail or the same clipped end
+    far = np.array([[-9.0], [9.0]])
+    np.testing.assert_allclose(small.inverse_transform(far), full.inverse_transform(far))
+
+
+def test_knots_beyond_the_row_count_keep_every_value():
+    m = QuantileMap(knots=50_000).fit(GAMMA)
+    np.testing.assert_array_equal(m.quantiles_[:, 0], np.sort(GAMMA[:, 0]))
+
+
+@pytest.mark.parametrize("kind", ["quantile", "copula"])
+def test_a_model_file_with_knots_is_small_and_loads_identically(kind, tmp_path):
+    x = np.column_stack([GAMMA[:, 0], np.random.default_rng(6).normal(size=len(GAMMA))])
+    x = x[:, :1] if kind == "quantile" else x
+    source = Source("d", ["a", "b"][: x.shape[1]], data=x)
+    full = METHODS.get(kind)(source, noise="normal", latent_dim=None, seed=0)
+    small = METHODS.get(kind)(source, noise="normal", latent_dim=None, seed=0, knots=500)
+    sizes = [m.save(tmp_path / f"{kind}-{i}").stat().st_size for i, m in enumerate((full, small))]
+    assert sizes[1] < sizes[0] / 10
+    back = load(tmp_path / f"{kind}-1")
+    assert back.settings["knots"] == 500
+    np.testing.assert_array_equal(back.sample(1000, seed=2), small.sample(1000, seed=2))
+
+
+@pytest.mark.parametrize("bad", [1, 0, 2.5, True, "100"])
+def test_knots_must_be_an_integer_of_at_least_two(bad):
+    with pytest.raises(PushforwardError, match="knots must be an integer of at least 2"):
+        QuantileMap(knots=bad).fit(GAMMA)

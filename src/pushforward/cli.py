@@ -178,6 +178,10 @@ def fit(
                       ] = False,
     tails: Annotated[str | None, typer.Option(help="quantile/copula: extrapolate (default) "
                                                  "or clip.")] = None,
+    knots: Annotated[int | None, typer.Option(help="quantile/copula: keep at most K points "
+                                                 "per column, not every training value "
+                                                 "(smaller file; KS cost in "
+                                                 "docs/benchmarks.md).")] = None,
     family: Annotated[str | None, typer.Option(help="parametric: scipy family, e.g. "
                                                   "gamma (default norm).")] = None,
     config: Annotated[Path | None, typer.Option(help="Learned: TOML file of training "
@@ -218,9 +222,9 @@ def fit(
     from .model import CHECKPOINT_FILE
 
     _check_out(out_path, force=force, resume=resume)
-    flags = {"tails": tails, "family": family, "steps": steps, "time_budget": time_budget,
-             "net": net, "width": width, "depth": depth, "lr": lr, "batch_size": batch_size,
-             "holdout": holdout, "threads": threads, "device": device}
+    flags = {"tails": tails, "knots": knots, "family": family, "steps": steps,
+             "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
+             "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device}
     options = {k: v for k, v in flags.items() if v is not None}
     if config is not None:
         from .learned import TrainConfig

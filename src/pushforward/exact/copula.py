@@ -52,6 +52,8 @@ class GaussianCopula(FittedMap):
     Arguments:
         tails: the marginals' tails, ``"extrapolate"`` (default) or ``"clip"``.
         noise: ``"normal"`` (default) or ``"uniform"``.
+        knots: the marginals keep at most this many points per column (None: every training
+            value; see :class:`~pushforward.exact.quantile.QuantileMap`).
 
     Returns:
         ``fit(x)`` returns the map; learned state: ``marginals_`` (a QuantileMap),
@@ -74,17 +76,21 @@ class GaussianCopula(FittedMap):
 
     kind = "copula"
 
-    def __init__(self, *, tails: str = "extrapolate", noise: str = "normal"):
+    def __init__(self, *, tails: str = "extrapolate", noise: str = "normal",
+                 knots: int | None = None):
         self.tails = tails
         self.noise = noise
+        self.knots = knots
 
     def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None) -> GaussianCopula:
         """Fit the marginals and the normal-score correlation. ``y`` is ignored."""
         x, names = _quantile.as_data(x, columns)
-        marginals = _quantile.QuantileMap(tails=self.tails, noise="normal").fit(x, columns=names)
+        marginals = _quantile.QuantileMap(tails=self.tails, noise="normal",
+                                          knots=self.knots).fit(x, columns=names)
         corr = np.atleast_2d(np.corrcoef(normal_scores(x), rowvar=False))
         self._init_map(method="copula", noise=self.noise, latent_dim=x.shape[1],
-                       dim=x.shape[1], columns=names, settings={"tails": self.tails})
+                       dim=x.shape[1], columns=names,
+                       settings={"tails": self.tails, "knots": self.knots})
         self._set_state(marginals, corr, np.linalg.cholesky(_positive_definite(corr)))
         return self
 
@@ -111,12 +117,15 @@ class GaussianCopula(FittedMap):
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> GaussianCopula:
         _checks.tensor_keys(tensors, ("quantiles", "lower_tail", "upper_tail", "correlation",
-                                      "cholesky"))
+                                      "cholesky"), ("positions",))
         tails = _checks.string(meta["settings"].get("tails"), "settings.tails", _quantile.TAILS)
-        m = _icdf.restore(cls(tails=tails, noise=meta["noise"]), meta, pointwise=True)
-        marginals = _quantile.QuantileMap(tails=tails, noise="normal")
+        knots = meta["settings"].get("knots")
+        _quantile.check_knots(knots)
+        m = _icdf.restore(cls(tails=tails, noise=meta["noise"], knots=knots), meta,
+                          pointwise=True)
+        marginals = _quantile.QuantileMap(tails=tails, noise="normal", knots=knots)
         _icdf.restore(marginals, {**meta, "noise": "normal", "method": "quantile"})
-        marginals._set_state(*_quantile.check_state(tensors, m.dim))
+        marginals._set_state(*_quantile.check_state(tensors, m.dim, tails))
         m._set_state(marginals, *_check_matrices(tensors, m.dim))
         return m
 
@@ -135,10 +144,11 @@ def _check_matrices(tensors: dict[str, np.ndarray], d: int) -> tuple[np.ndarray,
 
 def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
                seed: int | None = None, tails: str = "extrapolate",
-               n_train: int = 20_000) -> GaussianCopula:
-    """Fit a :class:`GaussianCopula` to the source's data (or ``n_train`` fresh draws)."""
+               n_train: int = 20_000, knots: int | None = None) -> GaussianCopula:
+    """Fit a :class:`GaussianCopula` to the source's data (or ``n_train`` fresh draws); its
+    marginals keep at most ``knots`` points per column (None: every training value)."""
     _icdf.check_pointwise("copula", source.dim, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    m = GaussianCopula(tails=tails, noise=noise).fit(x, columns=source.columns)
+    m = GaussianCopula(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns)
     m.seed = seed
     return m

@@ -101,9 +101,16 @@ class QuantileMap(FittedMap):
     tied block); :meth:`transform` maps a tied value to the middle of its block and data
     beyond a clipped or bounded range to the noise's end (±∞ for normal noise).
 
+    With ``knots=K`` (fewer than m) the map keeps K points per column instead of all m: the
+    full map's values at K positions evenly spaced from p₁ to pₘ, so the ends (x₍₁₎, x₍ₘ₎ and
+    the tails fitted on all m values) are unchanged and the interior is the full map's
+    interpolant at a coarser grid (its KS cost: docs/benchmarks.md). Without it the map, and
+    its model file, hold every training value.
+
     Arguments:
         tails: ``"extrapolate"`` (default) or ``"clip"``.
         noise: the noise the map starts from, ``"normal"`` (default) or ``"uniform"``.
+        knots: keep at most this many points per column (None: every training value).
 
     Returns:
         ``fit(x)`` returns the map; learned state: ``quantiles_`` (m, d) sorted columns,
@@ -127,14 +134,17 @@ class QuantileMap(FittedMap):
 
     kind = "quantile"
 
-    def __init__(self, *, tails: str = "extrapolate", noise: str = "normal"):
+    def __init__(self, *, tails: str = "extrapolate", noise: str = "normal",
+                 knots: int | None = None):
         self.tails = tails
         self.noise = noise
+        self.knots = knots
 
     def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None) -> QuantileMap:
-        """Sort each column and fit the tails. ``y`` is ignored."""
+        """Sort each column, fit the tails and keep ``knots`` points. ``y`` is ignored."""
         if self.tails not in TAILS:
             raise PushforwardError(f"unknown tails {self.tails!r}; valid: {', '.join(TAILS)}")
+        check_knots(self.knots)
         x, names = as_data(x, columns)
         check_not_constant(x, names)
         q = np.sort(x, axis=0)
@@ -146,17 +156,21 @@ class QuantileMap(FittedMap):
                 upper[:, j] = _fit_tail(q[-k - 1:, j])
                 lower[:, j] = _fit_tail(-q[k::-1, j])
         self._init_map(method="quantile", noise=self.noise, latent_dim=q.shape[1],
-                       dim=q.shape[1], columns=names, settings={"tails": self.tails})
-        self._set_state(q, lower, upper)
+                       dim=q.shape[1], columns=names,
+                       settings={"tails": self.tails, "knots": self.knots})
+        p = _positions(len(q), self.tails)
+        if self.knots is not None and self.knots < len(q):
+            coarse = np.linspace(p[0], p[-1], self.knots)
+            q = np.column_stack([np.interp(coarse, p, q[:, j]) for j in range(q.shape[1])])
+            p = coarse
+        self._set_state(q, lower, upper, p)
         return self
 
-    def _set_state(self, q: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+    def _set_state(self, q: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   positions: np.ndarray | None = None) -> None:
         self.quantiles_, self.lower_tail_, self.upper_tail_ = q, lower, upper
-        m = len(q)
-        if self.settings["tails"] == "clip":
-            self.positions_ = np.arange(m) / (m - 1)
-        else:
-            self.positions_ = np.arange(1, m + 1) / (m + 1)
+        self.positions_ = (_positions(len(q), self.settings["tails"]) if positions is None
+                           else positions)
         self._knots = [_unique_knots(q[:, j], self.positions_) for j in range(q.shape[1])]
 
     # ------------------------------------------------------------------ the map
@@ -185,7 +199,7 @@ class QuantileMap(FittedMap):
         return x
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """Map data (n, d) back to noise: the inverse of :meth:`inverse_transform` (see ties above)."""
+        """Map data (n, d) back to noise, inverting :meth:`inverse_transform` (ties: see above)."""
         x = self._check_data(x)
         noise = _icdf.as_dist(self.noise_)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -220,31 +234,58 @@ class QuantileMap(FittedMap):
 
     # ------------------------------------------------------------------ files
     def _state(self) -> dict[str, np.ndarray]:
-        return {"quantiles": self.quantiles_, "lower_tail": self.lower_tail_,
-                "upper_tail": self.upper_tail_}
+        state = {"quantiles": self.quantiles_, "lower_tail": self.lower_tail_,
+                 "upper_tail": self.upper_tail_}
+        if self.settings.get("knots") is not None:  # positions no longer follow from m
+            state["positions"] = self.positions_
+        return state
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> QuantileMap:
-        _checks.tensor_keys(tensors, ("quantiles", "lower_tail", "upper_tail"))
+        _checks.tensor_keys(tensors, ("quantiles", "lower_tail", "upper_tail"), ("positions",))
         tails = _checks.string(meta["settings"].get("tails"), "settings.tails", TAILS)
-        m = cls(tails=tails, noise=meta["noise"])
+        knots = meta["settings"].get("knots")
+        check_knots(knots)
+        m = cls(tails=tails, noise=meta["noise"], knots=knots)
         _icdf.restore(m, meta, pointwise=True)
-        m._set_state(*check_state(tensors, m.dim))
+        m._set_state(*check_state(tensors, m.dim, tails))
         return m
 
 
-def check_state(tensors: dict[str, np.ndarray], d: int) -> tuple[np.ndarray, ...]:
-    """A quantile map's tensors from a file: sorted, non-constant columns and valid tails."""
+def check_knots(knots: Any) -> None:
+    """None, or an integer of at least 2 (a map needs its two ends)."""
+    if knots is not None and (isinstance(knots, bool) or not isinstance(knots, (int, np.integer))
+                              or knots < 2):
+        raise PushforwardError(f"knots must be an integer of at least 2, got {knots!r}")
+
+
+def _positions(m: int, tails: str) -> np.ndarray:
+    """The noise probabilities of m sorted values: (i−1)/(m−1) for clip, i/(m+1) otherwise."""
+    return np.arange(m) / (m - 1) if tails == "clip" else np.arange(1, m + 1) / (m + 1)
+
+
+def check_state(tensors: dict[str, np.ndarray], d: int,
+                tails: str) -> tuple[np.ndarray | None, ...]:
+    """A quantile map's tensors from a file: sorted, non-constant columns, valid tails and, for
+    a map with knots, increasing positions in [0, 1] (symmetric ends: the tails assume it)."""
     q = _checks.array(tensors, "quantiles", (None, d))
     if len(q) < 2 or (np.diff(q, axis=0) < 0).any() or (q[0] == q[-1]).any():
         raise PushforwardError("tensor 'quantiles' must hold at least 2 rows, sorted and not "
                                "constant in each column")
-    tails = [_checks.array(tensors, name, (2, d)) for name in ("lower_tail", "upper_tail")]
-    for name, t in zip(("lower_tail", "upper_tail"), tails, strict=True):
+    tail_rows = [_checks.array(tensors, name, (2, d)) for name in ("lower_tail", "upper_tail")]
+    for name, t in zip(("lower_tail", "upper_tail"), tail_rows, strict=True):
         if ((t[0] < -1) | (t[0] > 0.9) | (t[1] < 0)).any():
             raise PushforwardError(f"tensor {name!r} must hold a shape in [-1, 0.9] and a scale "
                                    ">= 0 per column")
-    return q.astype(np.float64), *(t.astype(np.float64) for t in tails)
+    positions = None
+    if "positions" in tensors:
+        positions = _checks.array(tensors, "positions", (len(q),)).astype(np.float64)
+        ends = (0.0, 1.0) if tails == "clip" else (positions[0], 1.0 - positions[0])
+        if ((np.diff(positions) <= 0).any() or not 0 <= positions[0] < 0.5
+                or abs(positions[0] - ends[0]) > 1e-12 or abs(positions[-1] - ends[1]) > 1e-12):
+            raise PushforwardError("tensor 'positions' must increase from p to 1 − p "
+                                   "(0 to 1 for clipped tails)")
+    return q.astype(np.float64), *(t.astype(np.float64) for t in tail_rows), positions
 
 
 def _from_log(noise, logp: np.ndarray, *, lower: bool) -> np.ndarray:
@@ -261,10 +302,11 @@ def _unique_knots(q: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None,
                  seed: int | None = None, tails: str = "extrapolate",
-                 n_train: int = 20_000) -> QuantileMap:
-    """Fit a :class:`QuantileMap` to the source's data (or ``n_train`` fresh draws)."""
+                 n_train: int = 20_000, knots: int | None = None) -> QuantileMap:
+    """Fit a :class:`QuantileMap` to the source's data (or ``n_train`` fresh draws), keeping at
+    most ``knots`` points per column (None: every training value)."""
     _icdf.check_pointwise("quantile", source.dim, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    m = QuantileMap(tails=tails, noise=noise).fit(x, columns=source.columns)
+    m = QuantileMap(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns)
     m.seed = seed
     return m
