@@ -180,7 +180,7 @@ class FittedMap:
             "settings": self.settings,
             "info": self.info,
             "versions": _versions(),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -222,7 +222,7 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
     title = title or f"{model.method} on {name}"
     verdict = evaluation.verdict if evaluation is not None else "not evaluated: no real data"
     cls = "none" if evaluation is None else ("ok" if evaluation.ok else "bad")
-    made = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         ("Verdict", f"<div class='verdict {cls}'>{_esc(verdict)}</div>"),
         ("Data", _data_section(source, real)),

@@ -71,9 +71,9 @@ def c2st_test(x, y, *, seed: int = 0) -> C2ST:
         (True, True)
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import train_test_split
 
     from .._random import bounded_seed
-    from sklearn.model_selection import train_test_split
 
     x, y = as_pair(x, y)
     rng = np.random.default_rng(seed)
