@@ -257,3 +257,46 @@ def test_an_exact_map_loads_and_samples_without_torch(tmp_path, method, dim):
                          text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == float(m.sample(1, seed=0)[0, 0])
+
+
+def _documented_layers() -> dict[str, int]:
+    """{module name or package prefix: layer} from the layer table of docs/architecture.md.
+
+    Each row is ``| N. title | `mod`, `pkg/` (notes with `names`) |``; text in parentheses is a
+    note, not a module.
+    """
+    import re
+
+    text = (SRC.parent / "docs" / "architecture.md").read_text()
+    table = text[text.index("| layer | modules |"):].split("\n\n")[0]
+    layers = {}
+    for row in table.splitlines()[2:]:
+        title, cell = row.strip("|").split("|")[:2]
+        number = int(title.strip().split(".")[0])
+        while re.search(r"\([^()]*\)", cell):
+            cell = re.sub(r"\([^()]*\)", "", cell)
+        for name in re.findall(r"`([^`]+)`", cell):
+            layers[f"{PACKAGE}.{name.rstrip('/').replace('/', '.')}"] = number
+    return layers
+
+
+def _layer_of(module: str, layers: dict[str, int]) -> int | None:
+    parts = module.split(".")
+    for i in range(len(parts), 1, -1):
+        if ".".join(parts[:i]) in layers:
+            return layers[".".join(parts[:i])]
+    return None
+
+
+def test_docs_architecture_shows_the_layers_as_they_are():
+    """Every module sits in one row of the doc's layer table and imports (at any level) only
+    from its own layer or those above it; the package's ``__init__`` (lazy names) is exempt."""
+    layers = _documented_layers()
+    assert len(layers) > 20, "the layer table of docs/architecture.md was not found"
+    missing = [m for m in MODULES if m != PACKAGE and _layer_of(m, layers) is None]
+    assert not missing, f"not in docs/architecture.md's layer table: {missing}"
+    edges, _ = import_graph(lazy=True)
+    upward = [f"{a} (layer {_layer_of(a, layers)}) imports {b} (layer {_layer_of(b, layers)})"
+              for a in edges if a != PACKAGE for b in edges[a]
+              if b != PACKAGE and _layer_of(b, layers) > _layer_of(a, layers)]
+    assert not upward, "\n".join(upward)
