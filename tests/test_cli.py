@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -332,6 +333,19 @@ def test_fit_removes_the_checkpoint_and_refuses_to_replace_a_run(tmp_path, table
     fails_with(run("fit", "norm", "--out", model), "checkpoint")  # exact methods too
     assert run(*args, "--force").exit_code == 0
     assert not (model / "checkpoint.safetensors").exists()
+
+
+def test_piped_fit_prints_plain_progress_lines(tmp_path, table, monkeypatch):
+    import pushforward.train.callbacks as callbacks
+
+    monkeypatch.setattr(callbacks, "PLAIN_EVERY", 0.0)  # a line every step instead of every 10 s
+    r = run("fit", table, "--method", "sliced-js", "--steps", 4, "--seed", 0, "--out",
+            tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    lines = [line for line in r.stderr.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"], r.stderr
+    assert all(re.search(r"^step \S+  \d+ s  loss [-\d.e]+", line) for line in lines), lines
+    assert "val ED" in lines[-1]  # the budget's last step is validated
 
 
 def test_api_fit_removes_its_checkpoint_unless_kept(tmp_path):

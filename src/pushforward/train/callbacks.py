@@ -27,6 +27,7 @@ SNAPSHOT_POINTS = 500  # generated points kept per validation, for the training 
 MAX_SNAPSHOTS = 24
 EARLY_STOP_FROM = 0.5  # share of the budget before which training never stops early
 NOISE_MARGIN = 2.0  # validation differences within this many noise levels are ties
+PLAIN_EVERY = 10.0  # seconds between progress lines when the console is not a terminal
 
 
 class EMA(Callback):
@@ -222,18 +223,21 @@ def _first_in_bin(j: int, width: float) -> bool:
 
 
 class Progress(Callback):
-    """Training progress for a person: a rich bar on a terminal, nothing otherwise.
+    """Training progress for a person: a rich bar on a terminal, plain lines otherwise.
 
-    The display is chosen in :meth:`on_start`; a plain-text display for piped output or logs
-    would be a second class with ``update`` and ``close`` beside :class:`_RichBar`.
+    The display is chosen in :meth:`on_start`: :class:`_RichBar` on a terminal; in a pipe or a
+    log, :class:`_PlainLines` writes one line every :data:`PLAIN_EVERY` seconds. No console:
+    nothing.
     """
 
     def __init__(self, console):
         self.console, self.display = console, None
 
     def on_start(self, loop: Loop) -> None:
-        if self.console is not None and self.console.is_terminal:
-            self.display = _RichBar(self.console, loop.settings.steps, loop.settings.time_budget)
+        if self.console is None:
+            return
+        show = _RichBar if self.console.is_terminal else _PlainLines
+        self.display = show(self.console, loop.settings.steps, loop.settings.time_budget)
 
     def on_step(self, loop: Loop) -> None:
         if self.display is not None:
@@ -277,6 +281,31 @@ class _RichBar:
 
     def close(self) -> None:
         self.bar.stop()
+
+
+class _PlainLines:
+    """A line every :data:`PLAIN_EVERY` seconds: step, seconds of the budget, loss, validation.
+
+    For output that is not a terminal (a pipe, a CI log), where a live bar cannot redraw.
+    """
+
+    def __init__(self, console, total_steps: int | None, time_budget: float | None):
+        self.console, self.total_steps, self.time_budget = console, total_steps, time_budget
+        self.next_at, self.val, self.shown = PLAIN_EVERY, None, -1
+
+    def update(self, step: int, elapsed: float, loss: float | None, val: float | None) -> None:
+        self.val = val if val is not None else self.val
+        if elapsed < self.next_at or step == self.shown:
+            return
+        self.next_at, self.shown = elapsed + PLAIN_EVERY, step
+        steps = f"step {step:,}" + (f"/{self.total_steps:,}" if self.total_steps else "")
+        secs = f"{elapsed:.0f} s" + (f"/{self.time_budget:g} s" if self.time_budget else "")
+        parts = [steps, secs] + ([f"loss {loss:.4g}"] if loss is not None else []) + (
+            [f"val ED {self.val:.3g}"] if self.val is not None else [])
+        self.console.print("  ".join(parts), highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        pass
 
 
 class OnStep(Callback):
