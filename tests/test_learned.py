@@ -108,19 +108,46 @@ def test_bad_training_settings_are_clear_errors(bad):
 def test_cli_resume_continues_to_the_same_weights(tmp_path):
     np.save(tmp_path / "d.npy", GAUSS[:600])
     runner = CliRunner()
-    common = [str(tmp_path / "d.npy"), "--method", "swd", "--steps", "30", "--seed", "4",
-              "--batch-size", "64"]
-    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a"), "--keep-checkpoint"])
-    assert r.exit_code == 0, r.output
-    # a run whose checkpoint stopped at step 30 resumes to the same final model
-    r = runner.invoke(app, ["fit", *common, "--out", str(tmp_path / "a"), "--resume",
+    common = [str(tmp_path / "d.npy"), "--method", "swd", "--seed", "4", "--batch-size", "64"]
+    r = runner.invoke(app, ["fit", *common, "--steps", "20", "--out", str(tmp_path / "twice"),
                             "--keep-checkpoint"])
     assert r.exit_code == 0, r.output
-    a = pushforward.load(tmp_path / "a")
-    assert a.info["steps"] == 30
-    r = runner.invoke(app, ["fit", *common[:4], "31", *common[5:], "--out", str(tmp_path / "a"),
+    short = pushforward.load(tmp_path / "twice")
+    # the seed, method and settings come from the checkpoint; --steps is the new total
+    r = runner.invoke(app, ["fit", str(tmp_path / "d.npy"), "--out", str(tmp_path / "twice"),
+                            "--resume", "--steps", "30", "--keep-checkpoint"])
+    assert r.exit_code == 0, r.output
+    twice = pushforward.load(tmp_path / "twice")
+    assert twice.info["steps"] == 30 and twice.seed == 4 and twice.method == "swd"
+    assert twice.history["step"] == list(range(1, 31))  # the curve goes on from step 20
+    z = np.random.default_rng(0).normal(size=(50, 2))
+    assert not np.allclose(short.inverse_transform(z), twice.inverse_transform(z))
+    # a setting given again must match the record, and the message names it
+    r = runner.invoke(app, ["fit", *common, "--lr", "0.5", "--steps", "40", "--out",
+                            str(tmp_path / "twice"), "--resume"])
+    assert r.exit_code == 2 and "lr=" in r.stderr and "0.5" in r.stderr, r.output
+    r = runner.invoke(app, ["fit", *common, "--steps", "30", "--out", str(tmp_path / "twice"),
                             "--resume"])
-    assert r.exit_code == 2 and "other settings" in r.stderr
+    assert r.exit_code == 2 and "already has 30 steps" in r.stderr, r.output
+
+
+def test_resume_extends_a_finished_run_from_its_model_file(tmp_path):
+    """Without a checkpoint (removed after success) the model's weights and step count go on."""
+    runner = CliRunner()
+    out = str(tmp_path / "m")
+    r = runner.invoke(app, ["fit", "moons", "--method", "sliced-js", "--steps", "15",
+                            "--batch-size", "128", "--out", out])
+    assert r.exit_code == 0, r.output
+    first = pushforward.load(out)
+    assert not (tmp_path / "m" / "checkpoint.safetensors").exists()
+    r = runner.invoke(app, ["fit", "moons", "--out", out, "--resume", "--steps", "25"])
+    assert r.exit_code == 0, r.output
+    longer = pushforward.load(out)
+    assert longer.seed == first.seed and longer.info["steps"] == 25
+    assert longer.settings["train"]["batch_size"] == 128
+    assert longer.history["step"][-1] == 25 and len(longer.history["step"]) == 25
+    r = runner.invoke(app, ["fit", "moons", "--out", out, "--resume"])
+    assert r.exit_code == 2 and "finished after 25 steps" in r.stderr, r.output
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

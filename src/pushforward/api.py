@@ -18,7 +18,7 @@ def fit(
     data: Any,
     *,
     method: str = "auto",
-    noise: str = "normal",
+    noise: str | None = None,
     latent_dim: int | None = None,
     seed: SeedLike = None,
     columns: list[str | int] | str | None = None,
@@ -41,12 +41,15 @@ def fit(
             the winner of a race of cheap candidates on held-out rows, with the leaderboard in
             ``fitted.info["leaderboard"]`` (:func:`pushforward.auto.race`; options
             ``time_budget=``, ``exclude=``).
-        noise: ``"normal"`` (N(0, I), default) or ``"uniform"`` (U[0,1]^k).
+        noise: ``"normal"`` (N(0, I), the default) or ``"uniform"`` (U[0,1]^k).
         latent_dim: noise dimension k; default the data's dimension.
         seed: makes the fit reproducible; None draws one and records it in the model.
         columns, key, dropna: how to read a file (see :func:`pushforward.load_source`).
         out: learned methods: the model folder that holds the run's checkpoint while training.
-        resume: learned methods: continue the run checkpointed in ``out``.
+        resume: learned methods: continue the run recorded in ``out`` (its checkpoint, else
+            its finished model) with the settings it recorded; a budget given with it extends
+            the run (``steps``: the new total, ``time_budget``: more seconds). See
+            :mod:`pushforward.resume`.
         keep_checkpoint: learned methods: keep the checkpoint in ``out`` after a successful run
             (by default it is removed once training ends; save the model to keep the result).
         console: learned methods: a rich console for the progress bar (None: silent).
@@ -68,6 +71,17 @@ def fit(
     from .methods import METHODS
 
     source = load_source(data, columns=columns, key=key, dropna=dropna)
+    if resume:
+        if out is None:
+            raise PushforwardError("resume needs the model folder of the run (out=)")
+        from .resume import recorded_run, resume_arguments
+
+        args = resume_arguments(recorded_run(out), method=method, seed=seed, noise=noise,
+                                latent_dim=latent_dim, options=options)
+        method, seed, noise, latent_dim = (args[k] for k in ("method", "seed", "noise",
+                                                             "latent_dim"))
+        options = args["options"]
+    noise = noise or "normal"
     get_noise(noise)
     why = None
     if method == "auto":

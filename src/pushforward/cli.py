@@ -163,7 +163,8 @@ def fit(
                                         "target, distribution spec or image:PATH.")],
     method: Annotated[str, typer.Option(help=_METHOD_HELP, autocompletion=_method_keys)
                       ] = "auto",
-    noise: Annotated[str, typer.Option(help="Noise: normal or uniform.")] = "normal",
+    noise: Annotated[str | None, typer.Option(help="Noise: normal (the default) or uniform."
+                                              )] = None,
     latent_dim: Annotated[int | None, typer.Option(help="Noise dimension; default the "
                                                       "data's dimension.")] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Model folder to write (learned "
@@ -208,8 +209,9 @@ def fit(
     threads: Annotated[int | None, typer.Option(help="Learned: torch CPU threads.")] = None,
     device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (cpu).")
                       ] = None,
-    resume: Annotated[bool, typer.Option(help="Learned: continue the run checkpointed in "
-                                         "--out.")] = False,
+    resume: Annotated[bool, typer.Option(help="Learned: continue the run in --out with its "
+                                         "recorded settings; --steps (new total) or "
+                                         "--time-budget (more seconds) extends it.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing model or an interrupted "
                                         "run's checkpoint in --out.")] = False,
     keep_checkpoint: Annotated[bool, typer.Option(help="Learned: keep checkpoint.safetensors "
@@ -231,7 +233,8 @@ def fit(
 
         options["config"] = TrainConfig.from_toml(config)
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
-    start = _start_line(source, method, options)
+    start = (f"resuming the run in {out_path} with its recorded settings" if resume
+             else _start_line(source, method, options))
     if start:  # learned runs only: an exact fit ends before anyone waits for it
         err.print(start, highlight=False, markup=False)
     fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
@@ -300,6 +303,7 @@ def _is_learned(method: str) -> bool:
 def _print_fit(fitted, path: Path) -> None:
     out.print(f"fitted {fitted.method} ({fitted.noise} noise, k={fitted.latent_dim} → "
               f"d={fitted.dim}); saved {path}", markup=False)
+    out.print(f"seed {fitted.seed} (--seed {fitted.seed} repeats this fit)", highlight=False)
     if "stopped" in fitted.info:
         i = fitted.info
         out.print(f"trained {i['steps']:,} steps in {i['seconds']:.1f} s ({i['stopped']})")

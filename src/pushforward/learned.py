@@ -27,7 +27,7 @@ from .data.split import holdout_split
 from .errors import PushforwardError
 from .model import MAP_KINDS, FittedMap
 from .objectives import Objective
-from .train import History, LoopSettings, train
+from .train import CHECKPOINT, History, LoopSettings, train
 
 DEFAULT_TIME_BUDGET = 60.0
 DEFAULT_LR = 2e-3  # a network may name its own (``default_lr``), e.g. the monotone net
@@ -441,14 +441,21 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                         checkpoint_every=config.checkpoint_every, seed=seed)
     if objective.generator_betas is not None:
         loop.betas = tuple(objective.generator_betas)
+    start, earlier = None, None
+    if resume and not (Path(out) / CHECKPOINT).exists():
+        start, earlier = _continue_model(Path(out), net)
     result = train(objective, net, noise=noise_batch, batch=batch, validation=(z_val, y_val),
                    settings=loop, checkpoint_dir=Path(out) if out is not None else None,
-                   resume=resume, console=console, on_step=on_step,
-                   meta={"method": method, "seed": seed, **_jsonable(settings)})
+                   resume=resume and start is None, console=console, on_step=on_step,
+                   meta={"method": method, "seed": seed, "noise": noise,
+                         "latent_dim": latent_dim, **_jsonable(settings)},
+                   start=start)
     fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec, mean, std)
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings)
     fitted.history = _history_summary(result.history)
+    if earlier:  # a run extended from its model file: its curves go on from the earlier ones
+        fitted.history = {k: list(earlier.get(k, [])) + v for k, v in fitted.history.items()}
     critic = objective.saved_critic()
     if critic is not None:  # saved with the model, for its contour plots
         fitted.critic_, fitted.critic_spec = critic
@@ -460,6 +467,25 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                         "seconds": round(result.seconds, 2)})
     fitted.info["holdout"] = _holdout_summary(fitted, source, train_data, held, mean, std, seed)
     return fitted
+
+
+def _continue_model(folder: Path, net: nn.Module) -> tuple[tuple[int, float], dict]:
+    """Load a finished run's weights from its model file into ``net``.
+
+    Returns the run's (steps, seconds) to count on from and its loss history. The optimiser
+    starts afresh (a model file keeps only the weights), so an extended run is not bit-identical
+    to one trained in one go; a checkpoint, when kept, resumes exactly.
+    """
+    from .model import read_model_file
+
+    meta, tensors = read_model_file(folder)
+    weights = {k[4:]: torch.from_numpy(v.copy()) for k, v in tensors.items()
+               if k.startswith("net.")}
+    p = next(net.parameters())
+    net.load_state_dict({k: v.to(device=p.device, dtype=p.dtype) if v.is_floating_point() else v
+                         for k, v in weights.items()})
+    info = meta.get("info", {})
+    return (int(info.get("steps", 0)), float(info.get("seconds", 0.0))), meta.get("history", {})
 
 
 def _jsonable(obj):

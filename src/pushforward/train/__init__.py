@@ -107,6 +107,7 @@ def train(
     console=None,
     on_step: Callable[[int], None] | None = None,
     meta: dict[str, Any] | None = None,
+    start: tuple[int, float] | None = None,
 ) -> TrainResult:
     """Train ``generator`` on ``objective`` until a budget ends or validation stops improving.
 
@@ -122,6 +123,8 @@ def train(
         console: a rich console for the progress bar (None: silent).
         on_step: called after every step with the step count (tests use it to simulate a kill).
         meta: JSON settings stored in the checkpoint and checked on resume.
+        start: (steps, seconds) of a finished run whose weights ``generator`` already holds:
+            training counts on from there (a run extended from its model file).
 
     Returns:
         :class:`TrainResult`; its generator holds the final EMA weights, or the best validated
@@ -139,6 +142,8 @@ def train(
     callbacks += [OnStep(on_step)] if on_step is not None else []
     callbacks += [ckpt] if ckpt is not None else []
     loop = Loop(objective, generator, noise=noise, batch=batch, settings=s, callbacks=callbacks)
+    if start is not None:
+        loop.continue_from(*start)
     if resume:
         if ckpt is None:
             raise PushforwardError("checkpoint: nothing to resume from (no checkpoint folder)")

@@ -350,9 +350,11 @@ class Checkpoint(Callback):
         if not self.path.exists():
             raise PushforwardError(f"{self.path}: nothing to resume from")
         st = load_state(self.path)
-        if self.meta != st.get("meta", {}):
-            raise PushforwardError(f"{self.path}: was written with other settings; "
-                                   "resume with the same settings or start afresh")
+        differ = _differences(self.meta, st.get("meta", {}))
+        if differ:
+            raise PushforwardError(f"{self.path}: was written with other settings "
+                                   f"({', '.join(differ)}); resume with the same settings or "
+                                   "start afresh")
         try:
             loop.load_checkpoint(st)
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
@@ -362,3 +364,22 @@ class Checkpoint(Callback):
     def hint(self) -> str | None:
         """What the user keeps when training fails."""
         return f"the last good checkpoint is kept in {self.path}" if self.path.exists() else None
+
+
+#: Settings a resumed run may change: its budget and where and how fast it runs.
+FREE_ON_RESUME = ("steps", "time_budget", "threads", "device", "checkpoint_every")
+
+
+def _differences(now: dict[str, Any], then: dict[str, Any]) -> list[str]:
+    """The settings (dotted keys) that differ between two runs' metadata, budgets aside."""
+    out = []
+    for k in sorted(set(now) | set(then)):
+        a, b = now.get(k), then.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            free = FREE_ON_RESUME if k == "train" else ()
+            out += [f"{k}.{d}" for d in _differences(
+                {i: v for i, v in a.items() if i not in free},
+                {i: v for i, v in b.items() if i not in free})]
+        elif a != b:
+            out.append(f"{k}: {b!r} then, {a!r} now")
+    return out

@@ -208,6 +208,10 @@ class Loop:
         self.step, self._elapsed_before = int(st["step"]), float(st["elapsed"])
         self._t0 = time.perf_counter()
 
+    def continue_from(self, step: int, elapsed: float) -> None:
+        """Count on from a finished run's ``step`` and seconds (its weights already loaded)."""
+        self.step, self._elapsed_before = int(step), float(elapsed)
+
     def checkpoint(self) -> dict[str, Any]:
         """The loop's state plus each callback's, under its key."""
         return {**self.state_dict(),
