@@ -64,7 +64,8 @@ def section2(budget: float, seeds: int, loss: str) -> None:
         x = np.random.default_rng(100 + s).standard_normal((20_000, 1))
         m = pushforward.fit(x, method=loss, noise="uniform", net="monotone", time_budget=budget,
                             holdout=0.0, seed=s)
-        q = pushforward.fit(x, method="quantile", noise="uniform", tails="clip", seed=s)
+        q = pushforward.fit(x, method="quantile", noise="uniform", tails="clip", holdout=0.0,
+                            seed=s)
         learned.append(error_vs_exact(m, stats.norm.ppf)["mean"])
         empirical.append(error_vs_exact(q, stats.norm.ppf)["mean"])
     r = np.mean(learned) / np.mean(empirical)

@@ -11,6 +11,7 @@ from scipy import stats
 import pushforward
 from pushforward import metrics
 from pushforward.data import load_source
+from pushforward.data.split import holdout_split
 from pushforward.evaluation import (
     METRICS,
     MODES,
@@ -19,7 +20,9 @@ from pushforward.evaluation import (
     evaluate,
     prdc,
 )
+from pushforward.evaluation.floors import _chunks
 from pushforward.evaluation.two_sample import (
+    holm,
     ks_columns,
     median_bandwidth,
     mmd,
@@ -146,7 +149,7 @@ def test_evaluate_flags_a_model_that_replays_its_training_rows():
     e = evaluate(_Replay(train), held, train=train, n=500, metrics=["ks"])
     assert e["ks"].ok  # its marginals are perfect...
     assert not e["dcr"].ok and e["dcr"].ratio < 0.1  # ...but it copies
-    assert not e.ok and "copies training rows" in e.verdict
+    assert not e.ok and "nearer the training rows than new data" in e.verdict
 
 
 def test_evaluate_reports_the_exact_map_error_of_a_quantile_map():
@@ -185,14 +188,70 @@ def test_evaluate_verdicts_in_plain_words():
     assert "real vs real" in text and "distinguishable" in text
 
 
-def test_evaluate_finds_a_learned_maps_held_out_split_again():
+@pytest.fixture(scope="module")
+def normal_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "normal.csv"
     x = np.random.default_rng(5).normal(size=(400, 2))
-    m = pushforward.fit(x, method="swd", steps=3, seed=0)
-    e = evaluate(m, x, n=1000, metrics=["ks"])
-    assert e.n == 40  # 10 % held out, found again from the seed and checked on the scaler
-    assert "dcr" in [r.key for r in e.rows] and "held-out" in e.notes[0]
-    other = evaluate(m, x[::-1][:300], n=1000, metrics=["ks"])  # not its data: halves
-    assert other.n == 150 and "dcr" in other.skipped
+    np.savetxt(path, x, delimiter=",", header="a,b", comments="")
+    return path, load_source(str(path)).data
+
+
+@pytest.mark.parametrize("method", ["copula", "swd"])
+def test_evaluate_takes_the_fits_held_out_rows_of_a_loaded_model(normal_csv, tmp_path, method):
+    path, x = normal_csv
+    options = {"steps": 3} if method == "swd" else {}
+    m = pushforward.load(pushforward.fit(str(path), method=method, seed=3,
+                                         **options).save(tmp_path / "m"))
+    e = evaluate(m, str(path), n=1000, metrics=["ks"])  # its own file: found by fingerprint
+    assert e.reference == "held-out" and "held out" in e.notes[0] and "dcr" in [
+        r.key for r in e.rows]
+    assert e.n == 36  # 40 rows held out; 10 disjoint real samples of the 360 others
+    # exactly the rows of the recorded rule: the same figures when they are given by hand
+    train, held = holdout_split(400, 0.1, seed=3)
+    by_hand = evaluate(m, x[held], train=x[train], n=1000, metrics=["ks"])
+    assert by_hand["ks"].details == e["ks"].details and by_hand["dcr"].value == e["dcr"].value
+
+
+def test_evaluation_on_training_rows_says_so_and_is_never_a_pass(normal_csv):
+    path, x = normal_csv
+    m = pushforward.fit(str(path), method="copula", seed=0, holdout=0.0)
+    e = evaluate(m, str(path), n=1000, metrics=["ks", "c2st"])
+    assert e.ok and e.reference == "training" and not e.passed and e.colour == "yellow"
+    assert e.verdict.startswith("measured on the model's own training rows (optimistic): "
+                                "indistinguishable")
+    assert "dcr" in e.skipped and m.info["holdout"]["reference"] == "training"
+    table = e.table()  # no green anywhere: the caption and the "at floor" tags are yellow
+    assert table.caption.startswith("[yellow]") and "[yellow]at floor[/]" in table.columns[4]._cells
+    assert not any("green" in str(c) for col in table.columns for c in col._cells)
+    del m.info["split"]  # a model file from before split records: it may have seen any row
+    unknown = evaluate(m, x, n=1000, metrics=["ks"])
+    assert unknown.reference == "unknown" and unknown.verdict.startswith("measured on rows the "
+                                                                         "model may have")
+    other = evaluate(pushforward.fit(str(path), method="copula", seed=0), x[::-1][:300],
+                     n=1000, metrics=["ks"])  # not its data: taken as unseen
+    assert other.reference == "held-out" and other.n == 300 // 11 and "dcr" in other.skipped
+
+
+def test_the_floors_real_samples_are_disjoint_blocks():
+    pool = np.arange(100.0)[:, None]
+    real = _chunks(pool, 9, np.random.default_rng(0))
+    blocks = [real(j)[:, 0] for j in range(11)]
+    assert all(len(b) == 9 for b in blocks)
+    assert len(np.unique(np.concatenate(blocks))) == 99  # no row twice
+
+
+def test_holm_matches_its_definition():
+    p = np.random.default_rng(0).uniform(0, 0.05, size=7)
+    order = np.argsort(p)
+    m = len(p)
+    expected = np.empty(m)
+    running = 0.0
+    for i, j in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        expected[j] = running
+    np.testing.assert_allclose(holm(p), expected)
+    assert holm([0.004, 0.2])[0] == pytest.approx(0.008)  # rejected at 0.01 after correction
+    assert holm([0.006, 0.2])[0] == pytest.approx(0.012)  # not rejected: 2 × 0.006
 
 
 def test_mode_coverage_rows_for_the_mixture_toys():
@@ -208,5 +267,5 @@ def test_evaluate_rejects_data_it_cannot_judge():
     m = pushforward.fit("norm", method="inverse-cdf", seed=0)
     with pytest.raises(pushforward.PushforwardError, match="columns"):
         evaluate(m, "moons")
-    with pytest.raises(pushforward.PushforwardError, match="only 15 reference rows"):
-        evaluate(m, np.random.default_rng(0).normal(size=(30, 1)))
+    with pytest.raises(pushforward.PushforwardError, match="only 2 reference rows"):
+        evaluate(m, np.random.default_rng(0).normal(size=(30, 1)))  # 11 parts of 30 rows

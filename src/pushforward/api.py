@@ -10,6 +10,7 @@ from ._random import SeedLike, as_seed
 from .auto import choose_method, race
 from .data import load_source
 from .data.noise import get_noise
+from .data.split import DEFAULT_SHARE, split_source
 from .errors import PushforwardError
 from .model import FittedMap
 
@@ -53,13 +54,16 @@ def fit(
         keep_checkpoint: learned methods: keep the checkpoint in ``out`` after a successful run
             (by default it is removed once training ends; save the model to keep the result).
         console: learned methods: a rich console for the progress bar (None: silent).
-        **options: method-specific settings: ``tails=``, ``family=`` for exact maps; for learned
-            ones any :class:`~pushforward.learned.TrainConfig` field (``steps=``,
-            ``time_budget=``, ``net=``, ``lr=``...) or ``config=TrainConfig(...)``.
+        **options: ``holdout=``, the share of finite data kept out of the fit (default 0.1, see
+            :mod:`pushforward.data.split`); method-specific settings: ``tails=``, ``family=``
+            for exact maps; for learned ones any :class:`~pushforward.learned.TrainConfig` field
+            (``steps=``, ``time_budget=``, ``net=``, ``lr=``...) or ``config=TrainConfig(...)``.
 
     Returns:
         The fitted map: ``sample(n, seed=)``, ``inverse_transform(z)`` (noise → data),
-        ``transform(x)`` (data → noise, where invertible), ``save(path)``.
+        ``transform(x)`` (data → noise, where invertible), ``save(path)``. Its ``info`` records
+        the hold-out split (``info["split"]``) and the closing held-out check
+        (``info["holdout"]``, :func:`pushforward.evaluation.closing_check`).
 
     Example:
         >>> import numpy as np, pushforward
@@ -87,8 +91,13 @@ def fit(
     if method == "auto":
         method, why = choose_method(source)
     fitter = race if method == "auto" else METHODS.get(method)  # auto: d ≥ 2, a race
+    seed = as_seed(seed)
+    share = _holdout_share(options)
+    split = split_source(source, share, seed)  # every method fits the training rows only
     _check_options(method, fitter, options, why)
     params = inspect.signature(fitter).parameters
+    if "held" in params:  # learned: the held-out rows validate, the share is in its settings
+        options.update(held=split.held, holdout=share)
     run = {"out": out, "resume": resume, "console": console}
     if resume and "resume" not in params:
         raise PushforwardError(f"method {method!r} is not trained, so there is nothing to resume")
@@ -96,10 +105,10 @@ def fit(
     if latent_dim is not None and (isinstance(latent_dim, bool) or int(latent_dim) <= 0):
         raise PushforwardError(f"latent_dim must be a positive integer, got {latent_dim!r}")
     fitted = fitter(
-        source,
+        split.train,
         noise=noise,
         latent_dim=int(latent_dim) if latent_dim is not None else source.dim,
-        seed=as_seed(seed),
+        seed=seed,
         **options,
     )
     if out is not None and "out" in params and not keep_checkpoint:
@@ -107,11 +116,23 @@ def fit(
 
         (Path(out) / CHECKPOINT_FILE).unlink(missing_ok=True)
     fitted.info["source"] = source.name
+    fitted.info["split"] = split.record or {"rule": "fresh-draws"}  # fresh: any data is unseen
     if source.meta.get("frame"):
         fitted.info["frame"] = True  # sample() returns a DataFrame with the same columns
     if why:
         fitted.info.setdefault("auto", why)  # a race writes its own, with the winner
+    from .evaluation.verdict import closing_check
+
+    fitted.info["holdout"] = closing_check(fitted, source, split, seed)
     return fitted
+
+
+def _holdout_share(options: dict[str, Any]) -> float:
+    """The held-out share: ``holdout=``, else a learned run's config's, else the default."""
+    share = options.pop("holdout", None)
+    if share is None and getattr(options.get("config"), "holdout", None) is not None:
+        share = options["config"].holdout
+    return DEFAULT_SHARE if share is None else float(share)
 
 
 def _check_options(method: str, fitter, options: dict[str, Any], why: str | None) -> None:
@@ -120,7 +141,7 @@ def _check_options(method: str, fitter, options: dict[str, Any], why: str | None
         return
     allowed = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY]
     allowed = [k for k in allowed if k not in ("noise", "latent_dim", "seed", "out", "resume",
-                                               "console", "on_step")]
+                                               "console", "on_step", "held")]
     for k in options:
         if k not in allowed:
             picked = (f" (method auto picked {method!r}; choose one with --method)"

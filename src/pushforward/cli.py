@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -132,7 +133,7 @@ def _print_json(obj) -> None:
 ModelArg = Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")]
 DataOption = Annotated[str | None, typer.Option(
     "--data", help="Real data to compare with (file, built-in target, spec); default the "
-    "model's own data.")]
+    "model's own data, its held-out rows.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a "
                                         "table.")]
 
@@ -204,8 +205,8 @@ def fit(
     batch_size: Annotated[int | None, typer.Option(help="Learned: batch size (default: by "
                                                    "loss, 512–16384).")
                           ] = None,
-    holdout: Annotated[float | None, typer.Option(help="Learned: held-out share of a data "
-                                                     "file (0.1).")] = None,
+    holdout: Annotated[float | None, typer.Option(help="Share of a data file kept out of "
+                                                     "the fit for its check (0.1).")] = None,
     threads: Annotated[int | None, typer.Option(help="Learned: torch CPU threads.")] = None,
     device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (cpu).")
                       ] = None,
@@ -309,8 +310,8 @@ def _print_fit(fitted, path: Path) -> None:
         out.print(f"trained {i['steps']:,} steps in {i['seconds']:.1f} s ({i['stopped']})")
     if "holdout" in fitted.info:
         h = fitted.info["holdout"]
-        out.print(f"held-out check: {h['verdict']}; energy distance² {h['energy']:.3g} vs "
-                  f"real-data floor {h['floor']:.3g} (ratio {h['ed_ratio']:.2f}). Full table: "
+        colour = "green" if h.get("passed") else ("yellow" if h.get("ok", True) else "red")
+        out.print(f"held-out check: [{colour}]{escape(h['summary'])}[/]. Full table: "
                   f"pushforward evaluate")
 
 
@@ -428,30 +429,14 @@ def evaluate(
 
     check_n(n)
     fitted = load(model)
-    source = load_source(data, columns=_split(columns)) if data is not None else (
-        _model_target(fitted))
+    # no --data: the model's own built-in target; the model's data file: its held-out rows
+    source = load_source(data, columns=_split(columns)) if data is not None else None
     with err.status("evaluating…"):
         ev = run_evaluation(fitted, source, n=n, seed=seed)
     if as_json:
         _print_json(ev.as_dict())
     else:
         _print_table(ev.table())
-
-
-def _model_target(fitted):
-    """The model's own built-in target or spec; a data file must be given again by the user."""
-    from .data import builtin_source
-
-    name = fitted.info.get("source")
-    if not name:
-        raise PushforwardError("give --data to compare with: the model does not name its data")
-    try:
-        return builtin_source(name)
-    except PushforwardError:
-        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
-        raise PushforwardError(f"the model was fitted on {shown}, not a built-in target: give "
-                               "that data again with --data (a model file never names files "
-                               "to read)") from None
 
 
 # ------------------------------------------------------------------------------------- report
@@ -475,8 +460,7 @@ def report(
     check_writable(out_path, force=force)
     fitted = load(model)
     with err.status("evaluating and plotting…"):
-        path = write_report(fitted, data if data is not None else _model_target(fitted),
-                            out=out_path, n=n, seed=seed, force=True,
+        path = write_report(fitted, data, out=out_path, n=n, seed=seed, force=True,
                             snapshots=getattr(fitted, "snapshots_", None),
                             snapshot_steps=getattr(fitted, "snapshot_steps_", None))
     out.print(f"wrote {path}", markup=False, highlight=False)

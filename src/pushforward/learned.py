@@ -2,7 +2,8 @@
 
 Data are standardised inside (per-column mean and standard deviation of the training split):
 the network trains in standardised space and outputs are mapped back, so defaults work at any
-scale. A held-out split is kept out of training for early stopping and for the final summary.
+scale. The fit's held-out rows (:mod:`pushforward.data.split`) validate: early stopping and the
+validation curve.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ._limits import MAX_STEPS
 from ._random import SeedLike
 from .data.noise import get_noise
 from .data.source import Source
-from .data.split import holdout_split
+from .data.split import split_source
 from .errors import PushforwardError
 from .model import MAP_KINDS, FittedMap
 from .objectives import Objective
@@ -50,7 +51,8 @@ class TrainConfig:
             16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
             ``DEFAULT_TIME_BUDGET`` (60) seconds.
-        holdout: share of a finite data set kept out of training (validation and summary).
+        holdout: share of a finite data set kept out of training (validation and the closing
+            check; :mod:`pushforward.data.split`).
         eval_every, patience: validation cadence (steps) and early-stopping patience (checks;
             training stops early only in the second half of its budget, see
             :mod:`pushforward.train`).
@@ -300,6 +302,13 @@ def _checked_history(history: Any) -> dict[str, list]:
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
             raise PushforwardError(f"history.{k} must be a list of numbers")
     return history
+def _validation_rows(source: Source, seed: int) -> np.ndarray:
+    """Validation rows when none are held out: 2,000 fresh draws, or a subsample of the data."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    if source.data is None:
+        return source.draw(2000, seed=rng)
+    data = source.data
+    return data[rng.choice(len(data), size=min(len(data), 2000), replace=False)]
 
 
 def _net_options(spec: dict[str, Any], field: str):
@@ -364,6 +373,7 @@ def fit_learned(
     resume: bool = False,
     console=None,
     on_step=None,
+    held: np.ndarray | None = None,
 ) -> LearnedMap:
     """Train a network on ``objective`` with the one loop and return the fitted map.
 
@@ -377,6 +387,9 @@ def fit_learned(
         resume: continue from the checkpoint in ``out``.
         console: rich console for progress (None: silent).
         on_step: hook called with the step count after every step.
+        held: the fit's held-out rows, when ``source`` holds its training rows only
+            (:func:`pushforward.fit` splits); None: ``source`` is split here with
+            ``config.holdout``, by the same rule.
     """
     device = config.torch_device()
     dtype = getattr(torch, config.dtype)
@@ -388,14 +401,19 @@ def fit_learned(
     try:
         return _fit(source, objective, method=method, noise=noise, latent_dim=latent_dim,
                     seed=seed, config=config, out=out, resume=resume, console=console,
-                    on_step=on_step, device=device, dtype=dtype)
+                    on_step=on_step, device=device, dtype=dtype, held=held)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
-         on_step, device, dtype) -> LearnedMap:
-    train_data, held = holdout_split(source, config.holdout, seed)
+         on_step, device, dtype, held) -> LearnedMap:
+    if held is None:
+        split = split_source(source, config.holdout, seed)
+        source, held = split.train, split.held
+    train_data = source.data
+    if held is None:
+        held = _validation_rows(source, seed)
     mean, std = _scaler(source, train_data, seed)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
     net_name = config.net_name(latent_dim, source.dim, objective)
@@ -465,7 +483,6 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                                       for _, v in result.snapshots])
     fitted.info.update({"stopped": result.stopped, "steps": result.steps,
                         "seconds": round(result.seconds, 2)})
-    fitted.info["holdout"] = _holdout_summary(fitted, source, train_data, held, mean, std, seed)
     return fitted
 
 
@@ -503,37 +520,6 @@ def _history_summary(h: History, max_points: int = 2000) -> dict[str, list]:
     return d
 
 
-def _holdout_summary(fitted: FittedMap, source: Source, train_data, held, mean, std,
-                     seed: int) -> dict[str, Any]:
-    """Energy distance and C2ST of the model against the held-out sample, beside real data's.
-
-    The verdict is "distinguishable" when the classifier's accuracy on model vs held-out data
-    has a binomial p-value below 0.001, as in ``pushforward evaluate``.
-    """
-    from .evaluation import c2st_test
-    from .metrics import ed_ratio
-
-    n = min(len(held), 2000)
-
-    def real(k: int, s: int) -> np.ndarray:
-        if train_data is None:
-            return source.draw(k, seed=s)
-        r = np.random.default_rng(s)
-        return train_data[r.choice(len(train_data), size=k, replace=k > len(train_data))]
-
-    r = ed_ratio(lambda k, s: fitted.sample(k, seed=s), real, held[:n], mean=mean, std=std,
-                 n=n, repeats=3, floor_repeats=3, seed=seed + 100)
-    model_c2st = c2st_test((fitted.sample(n, seed=seed + 200) - mean) / std,
-                           (held[:n] - mean) / std, seed=seed)
-    real_c2st = c2st_test((real(n, seed + 300) - mean) / std, (held[:n] - mean) / std, seed=seed)
-    same = model_c2st.p_value >= 1e-3
-    verdict = (f"indistinguishable from held-out data at n = {n:,}" if same else "distinguishable")
-    verdict += f" (C2ST {model_c2st.accuracy:.3f}, real data {real_c2st.accuracy:.3f})"
-    return {"n": n, "energy": r.value, "floor": r.floor, "ed_ratio": r.ratio,
-            "c2st": model_c2st.accuracy, "c2st_floor": real_c2st.accuracy,
-            "c2st_p": model_c2st.p_value, "verdict": verdict}
-
-
 def learned_fit(key: str, description: str, make_objective):
     """The fit function of learned method ``key``: trains ``make_objective(**objective_options)``.
 
@@ -542,12 +528,12 @@ def learned_fit(key: str, description: str, make_objective):
 
     def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
             config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
-            on_step=None, **overrides) -> LearnedMap:
+            on_step=None, held: np.ndarray | None = None, **overrides) -> LearnedMap:
         cfg = (config or TrainConfig()).replace(**overrides)
         objective = make_objective(**cfg.objective_options)
         return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
                            seed=int(seed), config=cfg, out=out, resume=resume, console=console,
-                           on_step=on_step)
+                           on_step=on_step, held=held)
 
     fit.__doc__ = description
     return fit

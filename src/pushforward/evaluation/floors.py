@@ -6,14 +6,26 @@ the same size (the floor), all standardised by the training data's column means 
 deviations. Where they come from:
 
 - a built-in target or a distribution (fresh draws): T and the real samples are fresh draws;
-- user data with known training rows (``train=``, or a learned map's own hold-out split, found
-  again from its seed and checked against its scaler): T is held-out rows, the real samples are
-  subsamples of the training rows (``docs/measures.md``), and memorisation (DCR) is checked;
-- user data otherwise: the rows are split in two halves, T from one and the real samples from
-  the other (optimistic if the model was fitted on them: pass held-out data and ``train=``).
+- the model's own data (its recorded hold-out split, :mod:`pushforward.data.split`, found again
+  exactly) or user data with known training rows (``train=``): T is held-out rows, the real
+  samples are disjoint subsamples of the training rows, and memorisation (DCR) is checked;
+- other data: T and the real samples are disjoint parts of it. When these are rows the model
+  trained on (a fit that held nothing out), or may have (a model without a split record), the
+  verdict says so and is never shown as a pass.
 
-Generated sample i uses ``seed + i`` and real sample j ``seed + 1000 + j``, as in
-:func:`pushforward.metrics.ed_ratio`, so the energy row *is* the ``ed_ratio`` of
+The real samples are disjoint, so they are independent draws like the model's samples: under
+"the model is the data's distribution" the model's figures and the floor's are exchangeable,
+which is what the permutation tests need.
+
+The verdict (one rule, :data:`~pushforward.evaluation.two_sample.ALPHA` = 0.01): the figures with
+an exact test (C2ST's binomial test; the permutation test of 5 generated against 10 real values
+for energy, MMD², sliced W₁, KS and W₁) vote together through Holm's correction, so a perfect
+model is called distinguishable in at most 1 % of evaluations; mode coverage, the high-quality
+share and the memorisation check vote as checks; the k-NN figures (precision, recall, density,
+coverage) and the exact-map error are shown beside their floors but do not vote.
+
+Generated sample i uses ``seed + i`` and, for fresh draws, real sample j ``seed + 1000 + j``, as
+in :func:`pushforward.metrics.ed_ratio`, so the energy row *is* the ``ed_ratio`` of
 ``docs/measures.md``.
 """
 
@@ -23,20 +35,28 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..data import Source, load_source
+from ..data.split import find_split
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
 from ._arrays import as_array
 from .memorisation import dcr
-from .two_sample import METRICS
+from .two_sample import ALPHA, METRICS, holm
 
-__all__ = ["Row", "Evaluation", "evaluate", "MODES", "MIN_N"]
+__all__ = ["Row", "Evaluation", "evaluate", "model_data", "MODES", "MIN_N", "REFERENCES"]
+
+#: Where the reference rows come from, and what the verdict says about it.
+REFERENCES = {
+    "held-out": "",
+    "training": "measured on the model's own training rows (optimistic)",
+    "unknown": "measured on rows the model may have trained on (it records no hold-out split)",
+}
 
 #: Fewest reference points an evaluation accepts (the k-NN figures and C2ST need a few dozen).
 MIN_N = 20
@@ -64,6 +84,8 @@ class Row:
         note: anything else worth a glance (a p-value, a mean error).
         better: ``"lower"`` or ``"higher"``.
         details: extra numbers for the JSON.
+        votes: whether the figure takes part in the verdict (shown-only figures keep ``ok``
+            None and say how they compare in ``verdict``).
     """
 
     key: str
@@ -75,6 +97,7 @@ class Row:
     note: str = ""
     better: str = "lower"
     details: dict[str, Any] = field(default_factory=dict)
+    votes: bool = True
 
     @property
     def ratio(self) -> float | None:
@@ -99,6 +122,8 @@ class Evaluation:
         notes: how the samples were drawn.
         skipped: figures that did not apply, and why.
         seconds: time taken.
+        reference: ``"held-out"`` (rows the model never saw, or fresh draws), ``"training"``
+            (its own training rows) or ``"unknown"`` (see :data:`REFERENCES`).
     """
 
     rows: list[Row]
@@ -108,6 +133,7 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    reference: str = "held-out"
 
     def __getitem__(self, key: str) -> Row:
         for r in self.rows:
@@ -117,42 +143,71 @@ class Evaluation:
 
     @property
     def ok(self) -> bool:
-        """True when no judged figure tells the model from real data."""
-        return all(r.ok is not False for r in self.rows)
+        """True when no voting figure tells the model from real data and it does not copy."""
+        return all(r.ok is not False for r in self.rows if r.votes)
+
+    @property
+    def distinguishable(self) -> bool:
+        """True when a voting figure tells the model from real data (memorisation aside)."""
+        return any(r.ok is False for r in self.rows if r.votes and r.key != "dcr")
+
+    @property
+    def passed(self) -> bool:
+        """True when ``ok`` on rows the model never saw: the only result shown as a pass."""
+        return self.ok and self.reference == "held-out"
+
+    @property
+    def colour(self) -> str:
+        """The verdict's colour: green for a pass, red when distinguishable, else yellow."""
+        return "green" if self.passed else ("red" if self.distinguishable else "yellow")
 
     @property
     def verdict(self) -> str:
         """One plain sentence, e.g. "indistinguishable from real data at n = 10,000 (C2ST 0.51,
-        floor 0.50)" or "distinguishable: C2ST 0.71 (floor 0.50); coverage 0.61 (floor 0.97)"."""
-        judged = sorted((r for r in self.rows if r.ok is not None), key=lambda r: r.key != "c2st")
+        floor 0.50)" or "distinguishable: C2ST 0.71 (floor 0.50); coverage 0.61 (floor 0.97)";
+        prefixed by what is wrong with the reference rows when they are not held out, and
+        followed by the memorisation check when it flags the model."""
+        judged = sorted((r for r in self.rows if r.votes and r.ok is not None and r.key != "dcr"),
+                        key=lambda r: r.key != "c2st")
         bad = [r for r in judged if not r.ok]
         if not judged:
-            return f"no figure could be judged at n = {self.n:,}"
-        if not bad:
+            text = f"no figure could be judged at n = {self.n:,}"
+        elif not bad:
             r = judged[0]
-            return (f"indistinguishable from real data at n = {self.n:,} ({r.label} "
+            text = (f"indistinguishable from real data at n = {self.n:,} ({r.label} "
                     f"{fmt(r.value)}, floor {fmt(r.floor)})")
-        return "distinguishable: " + "; ".join(_brief(r) for r in bad[:4])
+        else:
+            text = "distinguishable: " + "; ".join(_brief(r) for r in bad[:4])
+        copies = [r for r in self.rows if r.key == "dcr" and r.ok is False]
+        if copies:
+            text += (f"; its samples lie nearer the training rows than new data do (DCR ratio "
+                     f"{fmt(copies[0].ratio)})")
+        caveat = REFERENCES.get(self.reference, "")
+        return f"{caveat}: {text}" if caveat else text
 
     def as_dict(self) -> dict[str, Any]:
         """Everything, JSON-serialisable (non-finite numbers become null)."""
-        return {"verdict": self.verdict, "ok": self.ok, "n": self.n, "source": self.source,
+        return {"verdict": self.verdict, "ok": self.ok, "passed": self.passed,
+                "reference": self.reference, "alpha": ALPHA, "n": self.n, "source": self.source,
                 "method": self.method, "rows": [r.as_dict() for r in self.rows],
                 "notes": list(self.notes), "skipped": dict(self.skipped),
                 "seconds": round(self.seconds, 3)}
 
     def table(self):
         """A rich Table: figure, model, floor, ratio, verdict and note, captioned by the verdict."""
+        from rich.markup import escape
         from rich.table import Table
 
         t = Table(title=f"{self.method} vs {self.source}, n = {self.n:,}",
-                  caption=self.verdict, caption_justify="left")
+                  caption=f"[{self.colour}]{escape(self.verdict)}[/]", caption_justify="left")
         for name, justify in (("figure", "left"), ("model", "right"),
                               ("real vs real", "right"), ("ratio", "right"),
                               ("verdict", "left"), ("note", "left")):
             t.add_column(name, justify=justify)
+        # rows at their floor are green only on held-out rows: on training rows they prove little
+        good = "green" if self.reference == "held-out" else "yellow"
         for r in self.rows:
-            colour = {True: "green", False: "bold red"}.get(r.ok, "dim")
+            colour = {True: good, False: "bold red"}.get(r.ok, "dim")
             t.add_row(r.label, fmt(r.value), fmt(r.floor), fmt(r.ratio, ratio=True),
                       f"[{colour}]{r.verdict}[/]", r.note)
         return t
@@ -179,8 +234,6 @@ def _p(p: float) -> str:
 
 
 def _brief(r: Row) -> str:
-    if r.key == "dcr":
-        return f"copies training rows (DCR ratio {fmt(r.ratio)})"
     return f"{r.label} {fmt(r.value)} (floor {fmt(r.floor)})"
 
 
@@ -199,81 +252,101 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class _Plan:
-    """Where the reference, the real samples and the scaler come from."""
+    """The reference T, the real samples (the floor's), the scaler and what T is."""
 
     test: np.ndarray
-    real: Callable[[int, int], np.ndarray]
+    real: Callable[[int], np.ndarray]  # j → real sample j, of len(test) rows
     mean: np.ndarray
     std: np.ndarray
     train: np.ndarray | None = None
     held: np.ndarray | None = None
+    reference: str = "held-out"
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def _subsampler(pool: np.ndarray) -> Callable[[int, int], np.ndarray]:
-    def real(k: int, s: int) -> np.ndarray:
-        return pool[np.random.default_rng(s).choice(len(pool), k, replace=k > len(pool))]
+def _chunks(pool: np.ndarray, k: int, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """Real sample j: the j-th of disjoint blocks of k rows of a random order of ``pool``.
+
+    Disjoint blocks of i.i.d. rows are independent samples, as the model's samples are.
+    """
+    order = rng.permutation(len(pool))
+
+    def real(j: int) -> np.ndarray:
+        return pool[order[j * k : (j + 1) * k]]
 
     return real
 
 
-def _learned_split(model: FittedMap, source: Source):
-    """A learned map's (training rows, held-out rows), found again from its seed, or None."""
-    holdout = model.settings.get("train", {}).get("holdout") if model.settings else None
-    mean = getattr(model, "mean_", None)
-    if not holdout or mean is None or model.seed is None or source.data is None:
-        return None
-    from ..data.split import holdout_split
-
-    train, held = holdout_split(source, float(holdout), int(model.seed))
-    if train is None or len(train) == len(source.data):
-        return None
-    if not np.allclose(train.mean(axis=0), mean, rtol=1e-9, atol=1e-12):
-        return None  # not the data this model was trained on
-    return train, held
+def _fresh_plan(source: Source, n: int, seed: int, tr) -> _Plan:
+    plan = _Plan(source.draw(n, seed=seed + 500), lambda j: source.draw(n, seed=seed + 1000 + j),
+                 *_no_scaler(), train=tr,
+                 notes=[f"reference and real samples: fresh draws from {source.name}"])
+    if tr is not None:
+        plan.held = source.draw(2000, seed=seed + 501)
+    else:
+        plan.skipped["dcr"] = "trained on fresh draws: no finite training set to copy"
+    return plan
 
 
-def _plan(model: FittedMap, source: Source, train, n: int, seed: int) -> _Plan:
+def _held_plan(held: np.ndarray, pool: np.ndarray, n: int, repeats: int,
+               rng: np.random.Generator, where: str) -> _Plan:
+    k = min(n, len(held), len(pool) // repeats)
+    test = held[rng.permutation(len(held))[:k]]
+    return _Plan(test, _chunks(pool, k, rng), *_no_scaler(), train=pool, held=held,
+                 notes=[f"reference: {k:,} of the {len(held):,} {where}; real samples: "
+                        f"{repeats} disjoint subsamples of the {len(pool):,} training rows"])
+
+
+def _carved_plan(data: np.ndarray, n: int, repeats: int, rng: np.random.Generator,
+                 reference: str) -> _Plan:
+    k = min(n, len(data) // (repeats + 1))
+    order = rng.permutation(len(data))
+    plan = _Plan(data[order[:k]], _chunks(data[order[k:]], k, rng), *_no_scaler(),
+                 reference=reference,
+                 notes=[f"reference and {repeats} real samples: disjoint parts of the "
+                        f"{len(data):,} rows"])
+    if reference == "held-out":
+        plan.notes.append("these rows are not the model's training data (another file, or "
+                          "other rows): taken as unseen")
+    plan.skipped["dcr"] = "no held-out rows beside known training rows: pass train="
+    return plan
+
+
+def _no_scaler() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0), np.ones(0)  # set by _plan once the training rows are known
+
+
+def _plan(model: FittedMap, source: Source, train, n: int, seed: int, repeats: int) -> _Plan:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 77]))
-    notes: list[str] = []
-    skipped: dict[str, str] = {}
-    tr = held = None
+    tr = None
     if train is not None:
         tr = as_array(load_source(train).training_sample(20_000, seed=seed + 2), "train")
     if source.sampler is not None:
-        test = source.draw(n, seed=seed + 500)
-        real = lambda k, s: source.draw(k, seed=s)  # noqa: E731
-        notes.append(f"reference and real samples: fresh draws from {source.name}")
-        if tr is not None:
-            held = source.draw(2000, seed=seed + 501)
-        else:
-            skipped["dcr"] = "trained on fresh draws: no finite training set to copy"
+        plan = _fresh_plan(source, n, seed, tr)
+    elif tr is not None:
+        plan = _held_plan(source.data, tr, n, repeats, rng, "rows given as held out")
     else:
-        data = source.data
-        split = (tr, data) if tr is not None else _learned_split(model, source)
-        if split is not None:
-            tr, held = split
-            test = held[rng.choice(len(held), min(n, len(held)), replace=False)]
-            real = _subsampler(tr)
-            notes.append(f"reference: {len(test):,} held-out rows; real samples: subsamples of "
-                         f"the {len(tr):,} training rows")
-        else:
-            if len(data) < 4:
-                raise PushforwardError(f"{source.name}: need at least 4 rows to evaluate, "
-                                       f"got {len(data)}")
-            perm = rng.permutation(len(data))
-            a, b = data[perm[: len(data) // 2]], data[perm[len(data) // 2 :]]
-            test = a[: min(n, len(a))]
-            real = _subsampler(b)
-            notes.append(f"the {len(data):,} rows were split in halves: reference from one, "
-                         "real samples from the other (optimistic if the model was fitted on "
-                         "them: pass held-out data and train=)")
-            skipped["dcr"] = "training rows unknown: pass train= and held-out data"
-    mean, std = _scaler(model, source, tr, seed)
-    notes.append("every sample standardised by the training data's column means and "
-                 "standard deviations")
-    return _Plan(test, real, mean, std, tr, held, notes, skipped)
+        plan = _finite_plan(model, source.data, n, repeats, rng)
+    plan.mean, plan.std = _scaler(model, source, plan.train, seed)
+    plan.notes.append("every sample standardised by the training data's column means and "
+                      "standard deviations")
+    return plan
+
+
+def _finite_plan(model: FittedMap, data: np.ndarray, n: int, repeats: int,
+                 rng: np.random.Generator) -> _Plan:
+    """The model's own held-out rows when ``data`` is its data, else disjoint parts of it."""
+    record = (model.info or {}).get("split")
+    if record and record.get("rule") == "fresh-draws":
+        return _carved_plan(data, n, repeats, rng, "held-out")
+    found = find_split(record, data)
+    if found is not None and len(found[1]):
+        train, held = found
+        return _held_plan(data[held], data[train], n, repeats, rng,
+                          "rows the model's fit held out")
+    return _carved_plan(data, n, repeats, rng, "training" if found is not None
+                        else ("held-out" if record else "unknown"))
 
 
 def _scaler(model: FittedMap, source: Source, tr, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -285,14 +358,40 @@ def _scaler(model: FittedMap, source: Source, tr, seed: int) -> tuple[np.ndarray
     return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
 
-def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000,
+def model_data(model: FittedMap) -> Source:
+    """The data a model was fitted on, when it is a built-in target or a distribution spec.
+
+    A model file never names a file to read (it may come from anyone): data from a file is
+    given again by the user, and :func:`evaluate` recognises it (its fingerprint in the
+    model's split record) and takes the fit's held-out rows.
+
+    Raises:
+        PushforwardError: the model was fitted on a file or an array: give the data again.
+    """
+    from ..data import builtin_source
+
+    name = (model.info or {}).get("source")
+    if not name:
+        raise PushforwardError("give the data to compare with: the model does not name its data")
+    try:
+        return builtin_source(name)
+    except PushforwardError:
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        raise PushforwardError(f"the model was fitted on {shown}, not a built-in target: give "
+                               "that data again (--data); its held-out rows are found from the "
+                               "model's split record") from None
+
+
+def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int = 10_000,
              seed: int = 0, train: Any = None, metrics: Sequence[str] | None = None) -> Evaluation:
     """Measure a fitted map against real data, every figure beside its noise floor.
 
     Arguments:
         model: a fitted map, or the path of a saved one.
         data: the real data: an array, a file, a built-in target or a distribution spec
-            (anything :func:`pushforward.load_source` takes).
+            (anything :func:`pushforward.load_source` takes); default the model's own built-in
+            target (:func:`model_data`). When ``data`` is the data the model was fitted on,
+            its recorded split (:mod:`pushforward.data.split`) gives the held-out rows.
         n: size of every compared sample (fewer when the data has fewer held-out rows).
         seed: seed of every sample drawn; the same seed gives the same figures.
         train: the model's training rows, when ``data`` is held out from them: enables the
@@ -305,7 +404,8 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
         distribution), mode coverage (``8gaussians``, ``25gaussians``) and the DCR ratio.
 
     References:
-        ``docs/measures.md`` (the protocol of each figure).
+        ``docs/measures.md`` (the protocol of each figure); the module's docstring (the
+        verdict's rule).
 
     Example:
         >>> import pushforward
@@ -320,11 +420,13 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
         from ..model import load
 
         model = load(model)
-    source = load_source(data)
+    source = model_data(model) if data is None else load_source(data)
     if source.dim != model.dim:
         raise PushforwardError(f"{source.name} has {source.dim} columns but the model makes "
                                f"{model.dim}")
-    plan = _plan(model, source, train, int(n), int(seed))
+    keys = list(metrics) if metrics is not None else list(METRICS)
+    repeats = max([METRICS.get(key).floor_repeats for key in keys] + [1])
+    plan = _plan(model, source, train, int(n), int(seed), repeats)
     k = len(plan.test)
     if k < MIN_N:
         raise PushforwardError(f"{source.name}: only {k} reference rows to evaluate against "
@@ -340,21 +442,21 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any, *, n: int = 10_000
         return gens[i]
 
     zt = z(plan.test)
-    rows = [_two_sample_row(key, lambda i: z(gen(i)), lambda j: z(plan.real(k, seed + 1000 + j)),
-                            zt, k) for key in (metrics if metrics is not None else list(METRICS))]
+    rows = _judge([_two_sample_row(key, lambda i: z(gen(i)), lambda j: z(plan.real(j)), zt, k)
+                   for key in keys])
     rows += _exact_map_rows(model, source, plan, k, seed)
     rows += _mode_rows(model, source, seed)
     if plan.train is not None and plan.held is not None:
         d = dcr(z(gen(0)), z(plan.train), z(plan.held), seed=seed)
         rows.append(Row("dcr", "distance to closest record", d.generated, d.held_out,
-                        not d.copies, "copies training rows" if d.copies else "no copying",
+                        not d.copies, "near training rows" if d.copies else "no copying",
                         f"DCR ratio {d.ratio:.2f} (< 0.8 flags copying)", "higher",
                         {"n": d.n}))
     skipped = dict(plan.skipped)
     if source.dim == 1 and source.dist is None:
         skipped["exact_map"] = "no exact distribution known (the data are samples)"
     return Evaluation(rows, k, source.name, model.method, plan.notes, skipped,
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, plan.reference)
 
 
 def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int) -> Row:
@@ -363,25 +465,40 @@ def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int) -> Row:
     values = [m(generated(i)[cut], zt[cut]) for i in range(m.repeats)]
     floors = [m(real(j)[cut], zt[cut]) for j in range(m.floor_repeats)]
     p = m.p_value(values, floors, k)
-    ok = m.indistinguishable(values, floors, k)
-    if p is None:
-        note = f"tolerance: {m.tolerance:g} × floor"
-    elif m.judge is not None:
-        note = _p(p)
+    if p is None:  # no exact test: shown beside its floor, with its tolerance, not voting
+        near = m.indistinguishable(values, floors, k)
+        side = "above" if m.better == "lower" else "below"
+        ok, word, votes = None, "≈ floor" if near else f"{side} floor", False
+        note = f"not voting (no exact test); tolerance {m.tolerance:g} × floor"
     else:
-        note = f"{_p(p)}; {m.repeats} generated vs {m.floor_repeats} real samples"
+        ok, word, votes = None, "", True  # judged by _judge, with the other tests
+        note = _p(p) if m.judge is not None else \
+            f"{_p(p)}; {m.repeats} generated vs {m.floor_repeats} real samples"
     if m.max_n is not None and k > m.max_n:
         note += f" of {m.max_n:,} points"
-    return Row(key, m.label, float(np.mean(values)), float(np.mean(floors)), ok,
-               "at floor" if ok else "distinguishable", note, m.better,
-               {"values": values, "floors": floors, "p_value": p})
+    return Row(key, m.label, float(np.mean(values)), float(np.mean(floors)), ok, word, note,
+               m.better, {"values": values, "floors": floors, "p_value": p}, votes)
+
+
+def _judge(rows: list[Row]) -> list[Row]:
+    """The tested rows judged together: Holm-adjusted p-values against :data:`ALPHA`."""
+    tested = [i for i, r in enumerate(rows) if r.votes and r.details.get("p_value") is not None]
+    adjusted = holm([rows[i].details["p_value"] for i in tested])
+    out = list(rows)
+    for i, p in zip(tested, adjusted, strict=True):
+        r = rows[i]
+        ok = p >= ALPHA
+        note = r.note + (f" (Holm-adjusted {_p(p)})" if len(tested) > 1 else "")
+        out[i] = replace(r, ok=ok, verdict="at floor" if ok else "distinguishable", note=note,
+                         details={**r.details, "p_adjusted": p})
+    return out
 
 
 def _exact_map_rows(model: FittedMap, source: Source, plan: _Plan, k: int, seed: int) -> list:
     if not (source.dim == model.dim == model.latent_dim == 1 and model.pointwise):
         return []
     u = np.linspace(0.01, 0.99, 981)
-    real = plan.real(k, seed + 1000)[:, 0]
+    real = plan.real(0)[:, 0]
     if source.dist is not None:
         e = exact_map_error(model.inverse_transform, source.dist.ppf, model.noise_)
         f = np.abs(np.quantile(real, u) - source.dist.ppf(u))
@@ -402,7 +519,8 @@ def _mode_rows(model: FittedMap, source: Source, seed: int) -> list[Row]:
     if key not in MODES or not hasattr(metrics, "mode_coverage"):
         return []
     centres, sigma = MODES[key]
-    g = metrics.mode_coverage(model.sample(10_000, seed=seed), centres, sigma)
+    g = metrics.mode_coverage(np.asarray(model.sample(10_000, seed=seed), dtype=float), centres,
+                              sigma)
     r = metrics.mode_coverage(source.draw(10_000, seed=seed + 1000), centres, sigma)
     ok_modes, ok_hq = g.covered >= r.covered, g.high_quality >= 0.9 * r.high_quality
     return [

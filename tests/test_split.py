@@ -1,0 +1,110 @@
+"""The one hold-out split: its rule, its record, and every fit training on its training rows."""
+
+import numpy as np
+import pytest
+
+import pushforward
+from pushforward.data import load_source
+from pushforward.data.split import (
+    RULE,
+    find_split,
+    holdout_split,
+    split_record,
+    split_source,
+)
+from pushforward.exact import GaussianCopula, QuantileMap
+
+X = np.random.default_rng(0).normal(size=(500, 2)) @ [[1.0, 0.6], [0.0, 0.8]]
+
+
+def test_the_split_partitions_the_rows_by_its_documented_rule():
+    train, held = holdout_split(500, 0.1, seed=7)
+    assert len(held) == 50 and len(train) == 450
+    assert sorted(np.concatenate([train, held]).tolist()) == list(range(500))
+    perm = np.random.default_rng(np.random.SeedSequence([7, 1])).permutation(500)
+    np.testing.assert_array_equal(held, perm[:50])  # the rule of the module's docstring
+    np.testing.assert_array_equal(train, perm[50:])
+    assert not np.array_equal(holdout_split(500, 0.1, seed=8)[1], held)
+
+
+@pytest.mark.parametrize(("rows", "share", "held"), [(10, 0.1, 1), (3, 0.1, 0), (4, 0.5, 2),
+                                                     (2, 0.4, 0), (100, 0.0, 0)])
+def test_tiny_data_keeps_at_least_two_training_rows(rows, share, held):
+    train, h = holdout_split(rows, share, seed=0)
+    assert len(h) == held and len(train) == rows - held >= 2
+
+
+def test_a_share_outside_zero_one_is_refused():
+    with pytest.raises(pushforward.PushforwardError, match="holdout must be in"):
+        holdout_split(10, 1.0, seed=0)
+    with pytest.raises(pushforward.PushforwardError, match="holdout must be in"):
+        pushforward.fit("moons", method="copula", holdout=-0.1, seed=0)
+
+
+def test_the_record_finds_the_split_again_and_only_in_the_same_data():
+    record = split_record(X, 0.2, seed=3)
+    assert record["rule"] == RULE and record["rows"] == 500 and record["held"] == 100
+    train, held = find_split(record, X)
+    np.testing.assert_array_equal(held, holdout_split(500, 0.2, seed=3)[1])
+    changed = X.copy()
+    changed[17, 1] += 1e-9  # one value differs: not the data the model was fitted on
+    assert find_split(record, changed) is None and find_split(record, X[:-1]) is None
+    with pytest.raises(pushforward.PushforwardError, match="rule"):
+        find_split({**record, "rule": "something-else"}, X)
+    with pytest.raises(pushforward.PushforwardError, match="found again"):
+        find_split({**record, "indices": "0" * 16}, X)
+
+
+def test_a_sampler_is_not_split():
+    s = split_source(load_source("moons"), 0.1, seed=0)
+    assert s.held is None and s.record is None and s.train.sampler is not None
+
+
+@pytest.mark.parametrize("method", ["quantile", "copula"])
+def test_exact_methods_fit_the_training_rows_only(method):
+    x = X[:, :1] if method == "quantile" else X
+    m = pushforward.fit(x, method=method, seed=4)
+    train, held = holdout_split(len(x), 0.1, seed=4)
+    assert m.info["split"] == split_record(x, 0.1, 4)
+    ref = (QuantileMap if method == "quantile" else GaussianCopula)().fit(x[train])
+    z = np.random.default_rng(1).normal(size=(200, x.shape[1]))
+    np.testing.assert_array_equal(m.inverse_transform(z), ref.inverse_transform(z))
+    everything = (QuantileMap if method == "quantile" else GaussianCopula)().fit(x)
+    assert not np.allclose(m.inverse_transform(z), everything.inverse_transform(z))
+
+
+def test_a_learned_fit_trains_and_scales_on_the_same_training_rows():
+    m = pushforward.fit(X, method="swd", steps=2, seed=5, holdout=0.2)
+    train, _ = holdout_split(500, 0.2, seed=5)
+    np.testing.assert_allclose(m.mean_, X[train].mean(axis=0), rtol=0, atol=0)
+    assert m.settings["train"]["holdout"] == 0.2 and m.info["split"]["held"] == 100
+
+
+def test_holdout_zero_trains_on_every_row_and_the_check_says_so():
+    m = pushforward.fit(X, method="copula", seed=0, holdout=0.0)
+    assert m.info["split"]["held"] == 0
+    h = m.info["holdout"]
+    assert h["reference"] == "training" and not h["passed"]
+    assert h["summary"].startswith("measured on the model's own training rows")
+
+
+@pytest.mark.parametrize(("data", "method"), [("norm", "inverse-cdf"), ("gamma(a=2)", "parametric"),
+                                              (X[:, :1], "quantile"), (X, "copula"),
+                                              ("moons", "copula"), (X, "swd")])
+def test_every_fit_ends_with_a_held_out_check(data, method):
+    options = {"steps": 2} if method == "swd" else {}
+    if method == "parametric":
+        options["family"] = "gamma"
+    h = pushforward.fit(data, method=method, seed=0, **options).info["holdout"]
+    assert h["reference"] == "held-out" and h["summary"].startswith(h["verdict"])
+    assert h["n"] == (45 if isinstance(data, np.ndarray) else 2000)  # 50 held, 450 // 10
+    assert 0 <= h["c2st"] <= 1 and h["energy"] >= 0 and h["seconds"] < 10
+    if method in ("inverse-cdf", "parametric"):  # the exact distribution: at its floor
+        assert h["passed"] and h["verdict"].startswith("indistinguishable")
+    if isinstance(data, str) and data == "moons":  # a Gaussian copula can't make two moons
+        assert not h["ok"] and h["verdict"].startswith("distinguishable: C2ST")
+
+
+def test_too_little_data_for_a_check_says_so():
+    h = pushforward.fit(X[:40, :1], method="quantile", seed=0).info["holdout"]
+    assert h["summary"] == "no held-out check: fewer than 20 rows to compare with"
