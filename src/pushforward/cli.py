@@ -133,7 +133,7 @@ def _print_json(obj) -> None:
 ModelArg = Annotated[Path, typer.Argument(help="Model folder or .safetensors file.")]
 DataOption = Annotated[str | None, typer.Option(
     "--data", help="Real data to compare with (file, built-in target, spec); default the "
-    "model's own data, its held-out rows.")]
+    "model's own built-in target. The model's own data file: judged on its held-out rows.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of a "
                                         "table.")]
 
