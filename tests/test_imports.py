@@ -198,9 +198,23 @@ def test_no_private_name_imported_across_modules():
     assert private == [], "\n".join(private)
 
 
-@pytest.mark.parametrize("module", ["pushforward.methods", "pushforward.model"])
+def _heavy_imports(module: str) -> set[str]:
+    """The heavy third-party packages a module imports at module level."""
+    tree = ast.parse(MODULES[module].read_text())
+    names = set()
+    for node, top in _walk(tree.body, True):
+        if top and isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif top and isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {n for n in names if n.split(".")[0] in ("torch", "sklearn", "torchdiffeq")
+            or n.startswith("scipy.stats")}
+
+
+@pytest.mark.parametrize("module", ["pushforward.methods", "pushforward.model",
+                                    "pushforward.losses", "pushforward.nets"])
 def test_registries_import_no_method_module(module):
-    """The registries are literal tables: importing them loads no method's code."""
+    """The tables are literal: importing them loads no method's code, and nothing heavy."""
     edges, _ = import_graph()
     seen, todo = set(), [module]
     while todo:
@@ -209,17 +223,26 @@ def test_registries_import_no_method_module(module):
             seen.add(m)
             todo += edges[m]
     assert not seen & {"pushforward.exact", "pushforward.learned", "pushforward.flow_map",
-                       "pushforward.objectives", "pushforward.losses"}
+                       "pushforward.objectives", "pushforward.losses.kernel",
+                       "pushforward.nets.mlp"}
+    assert not {m: _heavy_imports(m) for m in seen if _heavy_imports(m)}
 
 
 def test_the_tables_name_what_the_code_defines():
     """Every loss is a learned method; every table entry resolves to the object it claims."""
+    import torch
+
     from pushforward.losses import LOSSES
     from pushforward.methods import _DIVERGENCE, BASELINES, EXACT, LEARNED, METHODS
     from pushforward.model import MAP_KINDS
+    from pushforward.nets import NETS
     from pushforward.registry import resolve
 
     assert [k for k, (t, _) in LEARNED.items() if t == _DIVERGENCE] == list(LOSSES)
+    for key, (target, _) in LOSSES.items():
+        assert LOSSES.get(key) is resolve(target) and callable(LOSSES.get(key))
+    for key in NETS:
+        assert issubclass(NETS.get(key), torch.nn.Module)
     for key, (target, _) in LEARNED.items():
         if target != _DIVERGENCE:
             assert resolve(target).name == key

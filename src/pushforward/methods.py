@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .losses import LOSSES
 from .registry import Table, resolve
 
 MethodFit = Callable[..., "object"]
@@ -50,24 +51,12 @@ BASELINES = {
             "Gaussian kernel density (scikit-learn), bandwidth by likelihood cross-validation"),
 }
 
-#: Learned methods: key → ("module:objective class", description). The divergences (one per
-#: loss, same key) are built as ``Divergence(key, **options)``, the others as ``cls(**options)``.
+#: Learned methods: key → ("module:objective class", description). Every loss of the (literal,
+#: torch-free) loss table is one, under the same key, built as ``Divergence(key, **options)``;
+#: the critics and flows are built as ``cls(**options)``.
 LEARNED = {
-    "hist-js": (_DIVERGENCE, "learned map minimising Jensen–Shannon between differentiable "
-                "histograms (the note), d ≤ 2"),
-    "hist-kl": (_DIVERGENCE, "learned map minimising KL between differentiable histograms, "
-                "direction selectable, d ≤ 2"),
-    "sliced-js": (_DIVERGENCE, "learned map minimising histogram JS averaged over random 1-D "
-                  "projections, any d"),
-    "sliced-kl": (_DIVERGENCE, "learned map minimising histogram KL averaged over random 1-D "
-                  "projections, any d"),
-    "swd": (_DIVERGENCE, "learned map minimising sliced Wasserstein-p by sorting (exact 1-D "
-            "optimal transport per slice)"),
-    "mmd": (_DIVERGENCE, "learned map minimising maximum mean discrepancy, Gaussian/Laplace "
-            "kernels, several bandwidths"),
-    "energy": (_DIVERGENCE, "learned map minimising energy distance (squared, V-statistic)"),
-    "sinkhorn": (_DIVERGENCE, "learned map minimising debiased Sinkhorn divergence (geomloss: the "
-                 "sinkhorn extra)"),
+    **{key: (_DIVERGENCE, f"learned map minimising {description}")
+       for key, description in LOSSES.describe()},
     "gan": ("pushforward.objectives.adversarial:GAN",
             "GAN (non-saturating loss; instance noise and label smoothing options)"),
     "wgan": ("pushforward.objectives.adversarial:WGAN",

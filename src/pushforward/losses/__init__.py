@@ -1,8 +1,12 @@
-"""Sample losses: one registry of plain functions ``loss(x, y, *, ...) -> 0-d tensor``.
+"""Sample losses: one table of plain functions ``loss(x, y, *, ...) -> 0-d tensor``.
 
 ``x`` is the generated sample and ``y`` the target sample, both (n, d) tensors (the sizes may
 differ); options are keyword-only and random state is passed in (``generator=`` or
 ``projections=``), so a call is deterministic when asked to be.
+
+The table is literal (``"module:function"`` strings), so listing the losses imports no torch;
+``LOSSES.get(key)`` imports the loss's module. The functions are importable from here too,
+loaded on first use.
 
 Example:
     >>> import torch
@@ -13,23 +17,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
-from torch import Tensor
-
-from ..registry import Registry
-from .histogram import (
-    common_range,
-    hard_histogram,
-    hist_js,
-    hist_kl,
-    js_divergence,
-    kl_divergence,
-    soft_histogram,
-)
-from .kernel import energy, median_distance, mmd
-from .sinkhorn import sinkhorn
-from .sliced import random_projections, sliced_js, sliced_kl, swd, wasserstein_1d
+from ..registry import Table
 
 __all__ = [
     "LOSSES",
@@ -51,19 +41,34 @@ __all__ = [
     "wasserstein_1d",
 ]
 
-Loss = Callable[..., Tensor]
+_H, _S, _K = ("pushforward.losses.histogram", "pushforward.losses.sliced",
+              "pushforward.losses.kernel")
 
-LOSSES: Registry[Loss] = Registry("loss")
+LOSSES: Table = Table("loss", {
+    "hist-js": (f"{_H}:hist_js",
+                "Jensen–Shannon between differentiable histograms (the note), d ≤ 2"),
+    "hist-kl": (f"{_H}:hist_kl",
+                "KL between differentiable histograms, direction selectable, d ≤ 2"),
+    "sliced-js": (f"{_S}:sliced_js", "histogram JS averaged over random 1-D projections, any d"),
+    "sliced-kl": (f"{_S}:sliced_kl", "histogram KL averaged over random 1-D projections, any d"),
+    "swd": (f"{_S}:swd", "sliced Wasserstein-p by sorting (exact 1-D optimal transport per slice)"),
+    "mmd": (f"{_K}:mmd", "maximum mean discrepancy, Gaussian/Laplace kernels, several bandwidths"),
+    "energy": (f"{_K}:energy", "energy distance (squared, V-statistic)"),
+    "sinkhorn": ("pushforward.losses.sinkhorn:sinkhorn",
+                 "debiased Sinkhorn divergence (geomloss: the sinkhorn extra)"),
+})
 
-for _name, _fn, _description in (
-    ("hist-js", hist_js, "Jensen–Shannon between differentiable histograms (the note), d ≤ 2"),
-    ("hist-kl", hist_kl, "KL between differentiable histograms, direction selectable, d ≤ 2"),
-    ("sliced-js", sliced_js, "histogram JS averaged over random 1-D projections, any d"),
-    ("sliced-kl", sliced_kl, "histogram KL averaged over random 1-D projections, any d"),
-    ("swd", swd, "sliced Wasserstein-p by sorting (exact 1-D optimal transport per slice)"),
-    ("mmd", mmd, "maximum mean discrepancy, Gaussian/Laplace kernels, several bandwidths"),
-    ("energy", energy, "energy distance (squared, V-statistic)"),
-    ("sinkhorn", sinkhorn, "debiased Sinkhorn divergence (geomloss: the sinkhorn extra)"),
-):
-    LOSSES.register(_name, _description)(_fn)
-del _name, _fn, _description
+_WHERE = {
+    **dict.fromkeys(["common_range", "hard_histogram", "hist_js", "hist_kl", "js_divergence",
+                     "kl_divergence", "soft_histogram"], "histogram"),
+    **dict.fromkeys(["energy", "median_distance", "mmd"], "kernel"),
+    **dict.fromkeys(["random_projections", "sliced_js", "sliced_kl", "swd", "wasserstein_1d"],
+                    "sliced"),
+    "sinkhorn": "sinkhorn",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,8 @@
-"""Networks: one registry of constructors ``NET(latent_dim, dim, **options) -> nn.Module``.
+"""Networks: one table of constructors ``NET(latent_dim, dim, **options) -> nn.Module``.
+
+The table is literal (``"module:class"`` strings), so listing the networks imports no torch;
+``NETS.get(key)`` imports the network's module. The classes are importable from here too
+(``from pushforward.nets import MLP``), loaded on first use.
 
 Example:
     >>> import torch
@@ -9,19 +13,26 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
-from torch import nn
-
-from ..registry import Registry
-from .mlp import ACTIVATIONS, MLP, ResMLP, TimeMLP
-from .monotone import MonotoneNet
+from ..registry import Table
 
 __all__ = ["NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet"]
 
-NETS: Registry[Callable[..., nn.Module]] = Registry("net")
+NETS: Table = Table("net", {
+    "mlp": ("pushforward.nets.mlp:MLP", "fully connected network (width, depth, activation)"),
+    "resmlp": ("pushforward.nets.mlp:ResMLP",
+               "residual MLP with pre-normalised blocks, for harder 2-D targets"),
+    "monotone": ("pushforward.nets.monotone:MonotoneNet",
+                 "1-D strictly increasing map: a learned quantile function"),
+    "time-mlp": ("pushforward.nets.mlp:TimeMLP", "velocity network v(x, t) for ODE-based maps"),
+})
 
-NETS.register("mlp", "fully connected network (width, depth, activation)")(MLP)
-NETS.register("resmlp", "residual MLP with pre-normalised blocks, for harder 2-D targets")(ResMLP)
-NETS.register("monotone", "1-D strictly increasing map: a learned quantile function")(MonotoneNet)
-NETS.register("time-mlp", "velocity network v(x, t) for ODE-based maps")(TimeMLP)
+_WHERE = {"ACTIVATIONS": "mlp", "MLP": "mlp", "ResMLP": "mlp", "TimeMLP": "mlp",
+          "MonotoneNet": "monotone"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
