@@ -25,6 +25,17 @@ this cannot train, for three reasons; this module answers each of them.
    binning) is the note's idea taken literally; beyond that use ``sliced-js`` (random 1-D
    projections, :mod:`pushforward.losses.sliced`).
 
+**Many processes.** A histogram is additive: the counts of a union of samples are the sums of
+the counts of its parts. Every loss here takes ``reduce=``, a hook that combines tensors across
+the processes of a distributed run (:class:`pushforward.train.distributed.Reduce`): the common
+range is the maximum of ±(per-rank ranges), the node masses and the sample sizes are summed, and
+every rank then evaluates the divergence of the *global* histograms. The loss on each rank is
+thus the single-process loss on the union of the ranks' batches; the sum is differentiable (its
+backward all-reduces the gradient, ``torch.distributed.nn``), so with gradients averaged across
+ranks (DistributedDataParallel) each step follows the gradient of that one loss. The sliced
+losses take rank 0's random directions (``reduce(theta, "broadcast")``). ``reduce=None`` (one
+process) changes nothing.
+
 Empty cells would make KL infinite (and the gradient of JS at an empty cell is −∞), so every
 histogram is smoothed, p̃ = (p + eps)/(1 + K·eps) over its K nodes. Identical samples give
 identical histograms, hence a divergence of exactly 0; JS is exactly symmetric.
@@ -40,6 +51,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -58,12 +70,16 @@ __all__ = [
     "hist_kl",
 ]
 
+#: ``reduce(tensor, op)``, op ``"sum"`` (differentiable), ``"max"`` or ``"broadcast"`` (rank 0's
+#: value): the same tensor on every rank, combined across the ranks of a distributed run.
+Reduce = Callable[[Tensor, str], Tensor]
+
 EPS = 1e-6  # smoothing for JS, whose gradient is bounded anyway
 EPS_KL = 1e-4  # KL's gradient q/p̃ needs a firmer floor: with 1e-6, forward KL from a bad
 # start is dominated by the noise of nearly empty generated cells and converges ~3x slower
 
 
-def common_range(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+def common_range(x: Tensor, y: Tensor, *, reduce: Reduce | None = None) -> tuple[Tensor, Tensor]:
     """Per-column [lo, hi] covering both samples, without gradient.
 
     A constant column gets the range [v − ½, v + ½], as in ``numpy.histogram``.
@@ -71,6 +87,7 @@ def common_range(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     Arguments:
         x: (n, P) sample.
         y: (m, P) sample.
+        reduce: across processes, the range covering every rank's samples (None: these only).
 
     Returns:
         ``(lo, hi)``, two (P,) tensors.
@@ -84,6 +101,9 @@ def common_range(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         xmin, xmax = torch.aminmax(x, dim=0)
         ymin, ymax = torch.aminmax(y, dim=0)
         lo, hi = torch.minimum(xmin, ymin), torch.maximum(xmax, ymax)
+        if reduce is not None:  # min(lo) = −max(−lo): one "max" for both ends
+            lo, hi = reduce(torch.cat([-lo, hi]), "max").view(2, -1)
+            lo = -lo
         flat = hi <= lo
         return torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
 
@@ -114,6 +134,19 @@ def _bilinear_binning(v: Tensor, lo: Tensor, hi: Tensor, bins: int) -> Tensor:
     for shift, mass in ((0, (1 - a) * (1 - b)), (1, (1 - a) * b), (k, a * (1 - b)), (k + 1, a * b)):
         out = out.index_add(0, idx + shift, mass)
     return out.view(k, k)
+
+
+def _probabilities(hx: Tensor, hy: Tensor, nx: int, ny: int,
+                   reduce: Reduce | None) -> tuple[Tensor, Tensor]:
+    # Masses → probabilities; across processes the masses and sizes are summed first (in one
+    # all-reduce), so these are the probabilities of the union of the ranks' samples.
+    if reduce is None:
+        return hx / nx, hy / ny
+    sizes = hx.new_tensor([nx, ny])
+    pooled = reduce(torch.cat([hx.reshape(-1), hy.reshape(-1), sizes]), "sum")
+    k = hx.numel()
+    nx_all, ny_all = pooled[-2].detach(), pooled[-1].detach()
+    return (pooled[:k].view_as(hx) / nx_all, pooled[k: 2 * k].view_as(hy) / ny_all)
 
 
 @lru_cache(maxsize=64)
@@ -312,7 +345,7 @@ def _check_kind(kind: str, direction: str) -> None:
 
 def projected_divergence(xp: Tensor, yp: Tensor, *, kind: str = "js", bins: int = 128,
                          levels: int | None = None, eps: float | None = None,
-                         direction: str = "forward") -> Tensor:
+                         direction: str = "forward", reduce: Reduce | None = None) -> Tensor:
     """Per-column histogram divergence of 1-D samples, averaged over the resolution pyramid.
 
     Arguments:
@@ -323,6 +356,8 @@ def projected_divergence(xp: Tensor, yp: Tensor, *, kind: str = "js", bins: int 
         levels: number of coarser levels (None: down to one cell).
         eps: histogram smoothing (default 1e-6 for JS, 1e-4 for KL).
         direction: for KL, ``"forward"`` = KL(target ‖ generated), ``"reverse"`` the other way.
+        reduce: combines the histograms across processes (see the module docstring); None: one
+            process.
 
     Returns:
         (P,) tensor of divergences.
@@ -335,23 +370,23 @@ def projected_divergence(xp: Tensor, yp: Tensor, *, kind: str = "js", bins: int 
     _check_bins(bins, levels)
     _check_kind(kind, direction)
     eps = (EPS if kind == "js" else EPS_KL) if eps is None else eps
-    lo, hi = common_range(xp, yp)
+    lo, hi = common_range(xp, yp, reduce=reduce)
     sizes = tuple(_level_sizes(bins, levels))
     coarse, cells = _pyramid(bins, sizes, xp.dtype, xp.device)
     # All levels side by side: each sums to 1, so the mean over levels of the per-level sums
     # is the sum of all terms divided by the number of levels.
-    hx = _linear_binning(xp, lo, hi, bins) / xp.shape[0]
-    hy = _linear_binning(yp, lo, hi, bins) / yp.shape[0]
+    hx, hy = _probabilities(_linear_binning(xp, lo, hi, bins), _linear_binning(yp, lo, hi, bins),
+                            xp.shape[0], yp.shape[0], reduce)
     px = _smooth(torch.cat([hx, hx @ coarse], dim=-1), eps, cells)
     py = _smooth(torch.cat([hy, hy @ coarse], dim=-1), eps, cells)
     return _terms(px, py, kind, direction) / len(sizes)
 
 
 def _joint_divergence(x: Tensor, y: Tensor, kind: str, bins: int, levels: int | None,
-                      eps: float, direction: str) -> Tensor:
-    lo, hi = common_range(x, y)
-    hx = _bilinear_binning(x, lo, hi, bins) / x.shape[0]
-    hy = _bilinear_binning(y, lo, hi, bins) / y.shape[0]
+                      eps: float, direction: str, reduce: Reduce | None) -> Tensor:
+    lo, hi = common_range(x, y, reduce=reduce)
+    hx, hy = _probabilities(_bilinear_binning(x, lo, hi, bins), _bilinear_binning(y, lo, hi, bins),
+                            x.shape[0], y.shape[0], reduce)
     sizes = _level_sizes(bins, levels)
     total = _terms(_smooth(hx.reshape(-1), eps), _smooth(hy.reshape(-1), eps), kind, direction)
     for size in sizes[1:]:
@@ -362,25 +397,25 @@ def _joint_divergence(x: Tensor, y: Tensor, kind: str, bins: int, levels: int | 
 
 
 def _hist_loss(x: Tensor, y: Tensor, kind: str, bins: int | None, levels: int | None,
-               eps: float, direction: str) -> Tensor:
+               eps: float, direction: str, reduce: Reduce | None) -> Tensor:
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise PushforwardError(f"expected (n, d) and (m, d) samples, got {tuple(x.shape)} and "
                                f"{tuple(y.shape)}")
     d = x.shape[1]
     if d == 1:
         return projected_divergence(x, y, kind=kind, bins=bins or 256, levels=levels, eps=eps,
-                                    direction=direction)[0]
+                                    direction=direction, reduce=reduce)[0]
     if d == 2:
         bins = bins or 32
         _check_bins(bins, levels)
         _check_kind(kind, direction)
-        return _joint_divergence(x, y, kind, bins, levels, eps, direction)
+        return _joint_divergence(x, y, kind, bins, levels, eps, direction, reduce)
     raise PushforwardError(f"hist-{kind} needs bins^d cells and stops at d = 2 (got d = {d}); "
                            f"use 'sliced-{kind}', its average over 1-D projections")
 
 
 def hist_js(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None = None,
-            eps: float = EPS) -> Tensor:
+            eps: float = EPS, reduce: Reduce | None = None) -> Tensor:
     """Jensen–Shannon divergence between linear-binning histograms of x and y (d = 1 or 2).
 
     JS = ½ KL(P ‖ M) + ½ KL(Q ‖ M), M = ½(P + Q), with P, Q the histograms of x and y on their
@@ -393,6 +428,8 @@ def hist_js(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None
         bins: cells per axis at the finest level; default 256 for d = 1, 32 for d = 2.
         levels: number of coarser levels averaged in (None: all, 0: finest only).
         eps: histogram smoothing (keeps the gradient finite at empty cells).
+        reduce: across processes, the loss of the union of every rank's x and y (module
+            docstring); None: one process.
 
     Returns:
         0-d tensor, in nats; exactly 0 when x and y are equal, symmetric in x and y.
@@ -407,11 +444,12 @@ def hist_js(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None
         >>> float(hist_js(y, y)), bool(hist_js(y + 3, y) > hist_js(y + 1, y))
         (0.0, True)
     """
-    return _hist_loss(x, y, "js", bins, levels, eps, "forward")
+    return _hist_loss(x, y, "js", bins, levels, eps, "forward", reduce)
 
 
 def hist_kl(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None = None,
-            eps: float = EPS_KL, direction: str = "forward") -> Tensor:
+            eps: float = EPS_KL, direction: str = "forward",
+            reduce: Reduce | None = None) -> Tensor:
     """Kullback–Leibler divergence between linear-binning histograms of x and y (d = 1 or 2).
 
     ``direction="forward"``: KL(Q ‖ P) = Σ q log(q/p), target Q against generated P (the maximum-
@@ -427,6 +465,8 @@ def hist_kl(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None
         levels: number of coarser levels averaged in (None: all, 0: finest only).
         eps: histogram smoothing, which keeps KL finite where one histogram is empty.
         direction: ``"forward"`` or ``"reverse"``.
+        reduce: across processes, the loss of the union of every rank's x and y; None: one
+            process.
 
     Returns:
         0-d tensor, in nats; exactly 0 when x and y are equal.
@@ -440,4 +480,4 @@ def hist_kl(x: Tensor, y: Tensor, *, bins: int | None = None, levels: int | None
         >>> float(hist_kl(y, y)), bool(hist_kl(y + 1, y, direction="reverse") > 0)
         (0.0, True)
     """
-    return _hist_loss(x, y, "kl", bins, levels, eps, direction)
+    return _hist_loss(x, y, "kl", bins, levels, eps, direction, reduce)

@@ -9,6 +9,13 @@ over the half circle, turned by one random angle. Pass ``projections=`` for a
 fixed, deterministic set; in 1-D the single direction [[1]] is used and the sliced value is the
 exact 1-D value.
 
+In a distributed run, ``sliced_js`` and ``sliced_kl`` take ``reduce=``
+(:mod:`~pushforward.losses.histogram`): every rank projects on rank 0's directions and the
+histograms are summed across ranks, so the loss is the single-process loss on the union of the
+ranks' batches. ``swd`` sorts, and a sort is not additive: a distributed run averages the
+per-rank sliced Wasserstein values (each rank's own directions), an unbiased estimate of the
+same population quantity from smaller batches, not the loss of the union.
+
 References:
     Rabin, Peyré, Delon and Bernot, "Wasserstein barycenter and its application to texture
     mixing", SSVM 2011 (sliced Wasserstein).
@@ -28,7 +35,7 @@ from torch import Tensor
 
 from .._random import torch_generator
 from ..errors import PushforwardError
-from .histogram import EPS, EPS_KL, projected_divergence
+from .histogram import EPS, EPS_KL, Reduce, projected_divergence
 
 __all__ = ["random_projections", "wasserstein_1d", "swd", "sliced_js", "sliced_kl"]
 
@@ -87,7 +94,7 @@ def random_projections(d: int, n_projections: int = 64, *, generator: GeneratorL
 
 
 def _project(x: Tensor, y: Tensor, n_projections: int, projections: Tensor | None,
-             generator: GeneratorLike) -> tuple[Tensor, Tensor]:
+             generator: GeneratorLike, reduce: Reduce | None = None) -> tuple[Tensor, Tensor]:
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise PushforwardError(f"expected (n, d) and (m, d) samples, got {tuple(x.shape)} and "
                                f"{tuple(y.shape)}")
@@ -97,6 +104,8 @@ def _project(x: Tensor, y: Tensor, n_projections: int, projections: Tensor | Non
             return x, y
         projections = random_projections(d, n_projections, generator=generator, dtype=x.dtype,
                                           device=x.device)
+        if reduce is not None:  # the union's loss needs one set of directions for all ranks
+            projections = reduce(projections, "broadcast")
     theta = torch.as_tensor(projections, dtype=x.dtype, device=x.device)
     if theta.ndim != 2 or theta.shape[0] != d:
         raise PushforwardError(f"projections must have shape (d, P) = ({d}, P), "
@@ -182,7 +191,7 @@ def swd(x: Tensor, y: Tensor, *, p: float = 2, n_projections: int = 64,
 
 def sliced_js(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
               levels: int | None = None, eps: float = EPS, projections: Tensor | None = None,
-              generator: GeneratorLike = None) -> Tensor:
+              generator: GeneratorLike = None, reduce: Reduce | None = None) -> Tensor:
     """Sliced Jensen–Shannon: mean over θ of the histogram JS between θᵀx and θᵀy.
 
     Each 1-D divergence is :func:`~pushforward.losses.hist_js`'s (linear binning on the common
@@ -198,6 +207,8 @@ def sliced_js(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
         eps: histogram smoothing.
         projections: (d, P) directions; default :func:`random_projections` from ``generator``.
         generator: torch Generator or int seed for the directions.
+        reduce: across processes, the loss of the union of every rank's x and y (rank 0's
+            directions, summed histograms); None: one process.
 
     Returns:
         0-d tensor, in nats; exactly 0 when x and y are equal.
@@ -212,13 +223,15 @@ def sliced_js(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
         >>> float(sliced_js(y, y, generator=0)), bool(sliced_js(y + 1, y, generator=0) > 0.05)
         (0.0, True)
     """
-    xp, yp = _project(x, y, n_projections, projections, generator)
-    return projected_divergence(xp, yp, kind="js", bins=bins, levels=levels, eps=eps).mean()
+    xp, yp = _project(x, y, n_projections, projections, generator, reduce)
+    return projected_divergence(xp, yp, kind="js", bins=bins, levels=levels, eps=eps,
+                                reduce=reduce).mean()
 
 
 def sliced_kl(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
               levels: int | None = None, eps: float = EPS_KL, direction: str = "forward",
-              projections: Tensor | None = None, generator: GeneratorLike = None) -> Tensor:
+              projections: Tensor | None = None, generator: GeneratorLike = None,
+              reduce: Reduce | None = None) -> Tensor:
     """Sliced Kullback–Leibler: mean over θ of the histogram KL between θᵀx and θᵀy.
 
     ``direction="forward"`` is KL(target ‖ generated), ``"reverse"`` KL(generated ‖ target);
@@ -234,6 +247,8 @@ def sliced_kl(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
         direction: ``"forward"`` or ``"reverse"``.
         projections: (d, P) directions; default :func:`random_projections` from ``generator``.
         generator: torch Generator or int seed for the directions.
+        reduce: across processes, the loss of the union of every rank's x and y; None: one
+            process.
 
     Returns:
         0-d tensor, in nats; exactly 0 when x and y are equal.
@@ -247,6 +262,6 @@ def sliced_kl(x: Tensor, y: Tensor, *, n_projections: int = 64, bins: int = 128,
         >>> float(sliced_kl(y, y, generator=0))
         0.0
     """
-    xp, yp = _project(x, y, n_projections, projections, generator)
+    xp, yp = _project(x, y, n_projections, projections, generator, reduce)
     return projected_divergence(xp, yp, kind="kl", bins=bins, levels=levels, eps=eps,
-                                direction=direction).mean()
+                                direction=direction, reduce=reduce).mean()
