@@ -212,7 +212,8 @@ def _heavy_imports(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize("module", ["pushforward.methods", "pushforward.model",
-                                    "pushforward.losses", "pushforward.nets"])
+                                    "pushforward.losses", "pushforward.nets",
+                                    "pushforward.evaluation", "pushforward.registries"])
 def test_registries_import_no_method_module(module):
     """The tables are literal: importing them loads no method's code, and nothing heavy."""
     edges, _ = import_graph()
@@ -232,6 +233,7 @@ def test_the_tables_name_what_the_code_defines():
     """Every loss is a learned method; every table entry resolves to the object it claims."""
     import torch
 
+    from pushforward.evaluation import METRICS, Metric
     from pushforward.losses import LOSSES
     from pushforward.methods import _DIVERGENCE, BASELINES, EXACT, LEARNED, METHODS
     from pushforward.model import MAP_KINDS
@@ -243,6 +245,8 @@ def test_the_tables_name_what_the_code_defines():
         assert LOSSES.get(key) is resolve(target) and callable(LOSSES.get(key))
     for key in NETS:
         assert issubclass(NETS.get(key), torch.nn.Module)
+    for key in METRICS:
+        assert isinstance(METRICS.get(key), Metric)
     for key, (target, _) in LEARNED.items():
         if target != _DIVERGENCE:
             assert resolve(target).name == key
@@ -256,7 +260,8 @@ def test_the_tables_name_what_the_code_defines():
 _NO_TORCH = """
 import sys, pushforward
 from pushforward.methods import METHODS
-keys = list(METHODS); METHODS.describe()
+from pushforward.registries import all_registries
+keys = list(METHODS); METHODS.describe(); all_registries()
 try:
     METHODS.get("nope")
 except pushforward.PushforwardError as e:
@@ -269,8 +274,9 @@ assert not {"torch", "scipy.stats", "sklearn"} & set(sys.modules), "heavy import
 
 @pytest.mark.parametrize("method, dim", [("quantile", 1), ("copula", 3)])
 def test_an_exact_map_loads_and_samples_without_torch(tmp_path, method, dim):
-    """Listing methods, and loading and sampling a quantile or copula map, import neither torch
-    nor scipy.stats nor scikit-learn: that is what keeps ``pushforward sample`` under a second."""
+    """Listing every registry (``pushforward list``), and loading and sampling a quantile or
+    copula map, import neither torch nor scipy.stats nor scikit-learn: that is what keeps
+    ``pushforward sample`` under a second."""
     import pushforward
 
     m = pushforward.fit(np.random.default_rng(0).gamma(2.0, size=(200, dim)), method=method,
@@ -323,3 +329,19 @@ def test_docs_architecture_shows_the_layers_as_they_are():
               for a in edges if a != PACKAGE for b in edges[a]
               if b != PACKAGE and _layer_of(b, layers) > _layer_of(a, layers)]
     assert not upward, "\n".join(upward)
+
+
+@pytest.mark.parametrize("package", ["pushforward.exact", "pushforward.losses",
+                                     "pushforward.nets", "pushforward.evaluation"])
+def test_lazy_names_are_the_objects_not_submodules(package):
+    """A package that loads its names on first use must not share a name with a submodule:
+    once the submodule is imported, the package attribute would be the module instead."""
+    import importlib
+
+    pkg = importlib.import_module(package)
+    subs = {m.rsplit(".", 1)[1] for m in MODULES if m.startswith(package + ".")}
+    for m in sorted(subs):
+        importlib.import_module(f"{package}.{m}")
+    assert not set(pkg.__all__) & subs
+    for name in pkg.__all__:
+        assert not isinstance(getattr(pkg, name), type(pkg)), name

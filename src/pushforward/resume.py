@@ -19,6 +19,7 @@ from typing import Any
 from .errors import PushforwardError
 from .train.callbacks import FREE_ON_RESUME
 
+
 @dataclass(frozen=True)
 class Run:
     """What a learned run recorded: enough to continue it.

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from ._arrays import as_pair
-from .two_sample import register_metric
+from .two_sample import Metric
 
 __all__ = ["C2ST", "c2st_test", "c2st", "c2st_p_value"]
 
@@ -95,8 +95,6 @@ def _judge(value: float, floor: float, n: int) -> float:
     return c2st_p_value(value, n)
 
 
-@register_metric("c2st", "classifier two-sample test: held-out accuracy of gradient boosting",
-           label="C2ST", repeats=1, floor_repeats=1, judge=_judge)
 def c2st(x, y, *, seed: int = 0) -> float:
     """Held-out accuracy of the classifier two-sample test (:func:`c2st_test`).
 
@@ -107,3 +105,7 @@ def c2st(x, y, *, seed: int = 0) -> float:
         True
     """
     return c2st_test(x, y, seed=seed).accuracy
+
+
+#: The classifier test as :data:`pushforward.evaluation.METRICS` names it (``"c2st"``).
+CLASSIFIER = Metric(c2st, label="C2ST", repeats=1, floor_repeats=1, judge=_judge)

@@ -45,9 +45,10 @@ from ..data.split import find_split
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
+from . import METRICS
 from ._arrays import as_array
 from .memorisation import dcr
-from .two_sample import ALPHA, METRICS, holm
+from .two_sample import ALPHA, holm
 
 __all__ = ["Row", "Evaluation", "evaluate", "model_data", "MODES", "MIN_N", "REFERENCES"]
 

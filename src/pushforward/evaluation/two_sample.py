@@ -6,10 +6,10 @@ that need a choice fix it from ``y`` alone (the MMD bandwidth) or from a seed (t
 projections), so the model and the floor, measured against the same reference, are measured
 with the same kernel and the same directions. Callers standardise first (``evaluate`` does).
 
-:data:`METRICS` holds them all, each with how it is judged against its floor (:class:`Metric`):
-this module's divergences (5 generated against 10 real samples, an exact permutation test), the
-classifier test of :mod:`.c2st` (a binomial test) and the k-NN figures of :mod:`.prdc` (a ratio
-tolerance: their spread is tight).
+:data:`pushforward.evaluation.METRICS` names them all, each a :class:`Metric` with how it is
+judged against its floor: this module's divergences (5 generated against 10 real samples, an
+exact permutation test), the classifier test of :mod:`.c2st` (a binomial test) and the k-NN
+figures of :mod:`.knn` (a ratio tolerance: their spread is tight).
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ import torch
 
 from ..losses import kernel, sliced
 from ..metrics import ks_two_sample
-from ..registry import Registry
 from ._arrays import as_array, as_pair, digest, pair_mean
 
-__all__ = ["Metric", "METRICS", "ALPHA", "holm", "permutation_p_value", "energy", "mmd",
+__all__ = ["Metric", "ALPHA", "holm", "permutation_p_value", "energy", "mmd",
            "median_bandwidth", "sliced_wasserstein", "ks_columns", "ks", "w1_columns", "w1"]
 
 
@@ -158,22 +157,6 @@ def permutation_p_value(values: Sequence[float], floors: Sequence[float], *,
     return float(np.mean(means >= observed - 1e-12 * max(1.0, abs(observed))))
 
 
-#: Every two-sample figure, by short key (``evaluate(..., metrics=[...])``).
-METRICS: Registry[Metric] = Registry("metric")
-
-
-def register_metric(key: str, description: str, **spec) -> Callable[[Callable], Callable]:
-    """Decorator: add ``fn`` to :data:`METRICS` as ``Metric(fn, **spec)`` under ``key``."""
-
-    def add(fn: Callable) -> Callable:
-        METRICS.register(key, description)(Metric(fn, **spec))
-        return fn
-
-    return add
-
-
-@register_metric("energy", "squared energy distance, 5 generated vs 10 real samples",
-           label="energy distance²")
 def energy(x, y) -> float:
     """Squared energy distance, V-statistic: ED² = 2·mean‖x−y‖ − mean‖x−x'‖ − mean‖y−y'‖.
 
@@ -245,8 +228,6 @@ def median_bandwidth(y, *, max_points: int = 1000) -> float:
     return med if med > 0 else 1.0
 
 
-@register_metric("mmd", "squared MMD, Gaussian kernel, bandwidth by the median heuristic on the "
-           "reference", label="MMD²", max_n=5000)
 def mmd(x, y, *, bandwidth: float | None = None) -> float:
     """Squared maximum mean discrepancy (V-statistic) with a Gaussian kernel.
 
@@ -283,8 +264,6 @@ def mmd(x, y, *, bandwidth: float | None = None) -> float:
     return max(0.0, pair_mean(x, None, gauss) + kyy - 2 * pair_mean(x, y, gauss))
 
 
-@register_metric("swd", "sliced Wasserstein-1 over 128 fixed random directions",
-           label="sliced W₁")
 def sliced_wasserstein(x, y, *, n_projections: int = 128, seed: int = 0) -> float:
     """Sliced Wasserstein-1: the mean over directions θ of W₁(θᵀx, θᵀy), exact by sorting.
 
@@ -321,8 +300,6 @@ def ks_columns(x, y) -> np.ndarray:
     return np.array([ks_two_sample(x[:, j], y[:, j]) for j in range(x.shape[1])])
 
 
-@register_metric("ks", "two-sample Kolmogorov-Smirnov statistic of the worst column",
-           label="KS (worst column)")
 def ks(x, y) -> float:
     """The largest per-column KS statistic (:func:`ks_columns`).
 
@@ -348,7 +325,6 @@ def w1_columns(x, y) -> np.ndarray:
     return sliced.wasserstein_1d(torch.from_numpy(x), torch.from_numpy(y), p=1).numpy()
 
 
-@register_metric("w1", "Wasserstein-1 distance of the worst column", label="W₁ (worst column)")
 def w1(x, y) -> float:
     """The largest per-column Wasserstein-1 distance (:func:`w1_columns`).
 
@@ -360,3 +336,11 @@ def w1(x, y) -> float:
         0.5
     """
     return float(w1_columns(x, y).max())
+
+
+# The figures of this module as :data:`pushforward.evaluation.METRICS` names them.
+ENERGY = Metric(energy, label="energy distance²")
+MMD = Metric(mmd, label="MMD²", max_n=5000)
+SWD = Metric(sliced_wasserstein, label="sliced W₁")
+KS = Metric(ks, label="KS (worst column)")
+W1 = Metric(w1, label="W₁ (worst column)")

@@ -54,7 +54,7 @@ LOSSES: Table = Table("loss", {
     "swd": (f"{_S}:swd", "sliced Wasserstein-p by sorting (exact 1-D optimal transport per slice)"),
     "mmd": (f"{_K}:mmd", "maximum mean discrepancy, Gaussian/Laplace kernels, several bandwidths"),
     "energy": (f"{_K}:energy", "energy distance (squared, V-statistic)"),
-    "sinkhorn": ("pushforward.losses.sinkhorn:sinkhorn",
+    "sinkhorn": ("pushforward.losses.entropic:sinkhorn",
                  "debiased Sinkhorn divergence (geomloss: the sinkhorn extra)"),
 })
 
@@ -64,7 +64,7 @@ _WHERE = {
     **dict.fromkeys(["energy", "median_distance", "mmd"], "kernel"),
     **dict.fromkeys(["random_projections", "sliced_js", "sliced_kl", "swd", "wasserstein_1d"],
                     "sliced"),
-    "sinkhorn": "sinkhorn",
+    "sinkhorn": "entropic",
 }
 
 
