@@ -29,6 +29,7 @@ import torch
 from scipy import stats
 
 import pushforward
+from pushforward.data.codec import Standardize
 from pushforward.data.noise import get_noise
 from pushforward.learned import TrainConfig, build_net, resolve_schedule
 from pushforward.losses import LOSSES
@@ -105,9 +106,9 @@ def section4(steps: int, losses: list[str], seeds: int) -> None:
     for target in ("norm", "moons"):
         src = pushforward.load_source(target)
         real = src.draw(20_000, seed=1)
-        mean, std = real.mean(0), real.std(0)
+        scale = Standardize().fit(real)
         d = src.dim
-        y_val = torch.as_tensor((src.draw(2000, seed=2) - mean) / std, dtype=torch.float32)
+        y_val = torch.as_tensor(scale.encode(src.draw(2000, seed=2)), dtype=torch.float32)
         z_val = torch.randn(2000, d, generator=torch.Generator().manual_seed(3))
         eval_every = max(steps // 20, 1)
         for key, seed in ((k, s) for k in losses for s in range(seeds)):
@@ -125,9 +126,9 @@ def section4(steps: int, losses: list[str], seeds: int) -> None:
                                     ema=0.999, eval_every=eval_every, patience=10**9,
                                     checkpoint_every=1e9, seed=seed)
 
-            def batch(n, g, src=src, mean=mean, std=std):
+            def batch(n, g, src=src, scale=scale):
                 s = int(torch.randint(2**62, (1,), generator=g))
-                return torch.as_tensor((src.draw(n, seed=s) - mean) / std, dtype=torch.float32)
+                return torch.as_tensor(scale.encode(src.draw(n, seed=s)), dtype=torch.float32)
 
             t0 = time.perf_counter()
             res = train(obj, net, noise=lambda n, g, d=d: torch.randn(n, d, generator=g),

@@ -58,6 +58,7 @@ import torch
 import pushforward
 from pushforward._io import write_text
 from pushforward._state import load_state
+from pushforward.data.codec import Standardize
 from pushforward.losses import LOSSES
 from pushforward.metrics import energy_distance_sq, mode_coverage
 from pushforward.train import CHECKPOINT
@@ -93,7 +94,7 @@ class Scorer:
     def __init__(self, target: str, seed: int, n: int):
         self.src = pushforward.load_source(target)
         ref = self.src.draw(20_000, seed=10_000 + seed)
-        self.mean, self.std = ref.mean(0), ref.std(0)
+        self.scale = Standardize().fit(ref)
         self.test = self._scale(self.src.draw(n, seed=20_000 + seed))
         self.n, self.base = n, 30_000 + seed
         # the seeds of pushforward.metrics.ed_ratio: generated i → base + i, real j → base+1000+j
@@ -101,7 +102,7 @@ class Scorer:
                                     for j in range(10)]))
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
+        return self.scale.encode(x)
 
     def _ed2(self, x: np.ndarray) -> float:
         return energy_distance_sq(self._scale(x), self.test)

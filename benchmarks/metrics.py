@@ -29,6 +29,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from pushforward.data.codec import Standardize  # noqa: E402
 from pushforward.evaluation import METRICS, evaluate  # noqa: E402
 
 MODES, RADIUS, SD = 8, 2.0, 0.3
@@ -48,12 +49,9 @@ def mixture(n: int, d: int, rng: np.random.Generator, *, drop: int | None = None
 def run(d: int, n: int) -> list[tuple]:
     rng = np.random.default_rng(d)
     ref = mixture(n, d, rng)
-    mean, std = ref.mean(0), ref.std(0)
-
-    def z(a):
-        return (a - mean) / std
-
-    samples = {"floor": z(mixture(n, d, rng)), "shifted": z(mixture(n, d, rng) + 0.25 * std),
+    scale = Standardize().fit(ref)
+    z = scale.encode
+    samples = {"floor": z(mixture(n, d, rng)), "shifted": z(mixture(n, d, rng) + 0.25 * scale.std_),
                "dropped": z(mixture(n, d, rng, drop=0))}
     zr = z(ref)
     rows = []

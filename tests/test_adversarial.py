@@ -247,8 +247,9 @@ def test_critic_grid_has_the_right_shape_and_matches_the_critic():
     g = field_on_grid(obj, (-2, 4, -4, 0), 7, fitted=m)
     assert g.kind == "critic" and g.values.shape == (7, 7) and np.isfinite(g.values).all()
     assert g.x[0] == -2 and g.y[-1] == 0
-    # values[i, j] is D at (x[j], y[i]), standardised by the fitted map's scaler
-    point = (np.array([[g.x[2], g.y[5]]]) - m.mean_) / m.std_
+    # values[i, j] is D at (x[j], y[i]), standardised by the fitted map's codec
+    scale = m.codec_.parts[-1]
+    point = (np.array([[g.x[2], g.y[5]]]) - scale.mean_) / scale.std_
     d = obj.critic(torch.as_tensor(point)).item()
     assert g.values[5, 2] == pytest.approx(d)
 

@@ -25,7 +25,7 @@ def test_gmm_recovers_a_known_two_component_mixture():
     m = GaussianMixtureMap().fit(two_blobs(), seed=0)
     assert m.settings["components"] == 2
     order = np.argsort(m.weights_)
-    means = m.means_[order] * m.scale_ + m.mean_  # back to data units
+    means = m.codec_.decode(m.means_[order])  # back to data units
     assert np.allclose(m.weights_[order], [0.3, 0.7], atol=0.03)
     assert np.allclose(means, [[-4.0, 0.0], [3.0, 2.0]], atol=0.15)
     # the held-out search tried more than two counts and found them no better
@@ -41,8 +41,9 @@ def test_gmm_component_search_stops_and_prefers_fewer_components():
 def test_gmm_log_prob_is_scipys_density_for_one_component():
     x = np.random.default_rng(2).multivariate_normal([1.0, -2.0], [[2.0, 0.6], [0.6, 0.5]], 800)
     m = GaussianMixtureMap(max_components=1).fit(x, seed=0)
-    cov = m.covariances_[0] * np.outer(m.scale_, m.scale_)
-    mean = m.means_[0] * m.scale_ + m.mean_
+    scale = m.codec_.parts[-1].std_  # the codec's standardisation
+    cov = m.covariances_[0] * np.outer(scale, scale)
+    mean = m.codec_.decode(m.means_[:1])[0]
     probe = x[:50] * 1.5
     expected = stats.multivariate_normal(mean, cov).logpdf(probe)
     assert np.allclose(m.log_prob(probe), expected, rtol=0, atol=1e-10)
@@ -170,7 +171,7 @@ def test_auto_in_one_dimension_is_still_the_quantile_map():
     ("gmm", lambda t: {**t, "weights": t["weights"] * 2}, "sum to 1"),
     ("gmm", lambda t: {**t, "covariances": -t["covariances"]}, "positive definite"),
     ("gmm", lambda t: {**t, "means": t["means"][:1]}, "shape"),
-    ("kde", lambda t: {**t, "scale": -t["scale"]}, "positive"),
+    ("kde", lambda t: {**t, "codec.0.std": -t["codec.0.std"]}, "positive"),
     ("kde", lambda t: {k: v for k, v in t.items() if k != "points"}, "missing tensor"),
 ])
 def test_a_damaged_mixture_file_is_one_line_error(tmp_path, method, edit, needle):

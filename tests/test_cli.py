@@ -132,9 +132,26 @@ def test_single_row(csv):
     fails_with(run("fit", csv("a,b\n1,2\n")), "d.csv")
 
 
-def test_constant_column(csv, tmp_path):
-    fails_with(run("fit", csv("a,b\n1,5\n2,5\n3,5\n4,5\n"), "--out", tmp_path / "m"), "'b'",
+def test_constant_column_passes_through(csv, tmp_path):
+    r = run("fit", csv("a,b\n1.5,5\n2.25,5\n3.5,5\n4.75,5\n"), "--out", tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    assert "schema: 1 continuous, 1 constant (b)" in r.stdout
+    out = tmp_path / "s.csv"
+    assert run("sample", tmp_path / "m", "-n", 50, "--out", out).exit_code == 0
+    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert (rows[:, 1] == 5).all() and np.unique(rows[:, 0]).size > 40
+
+
+def test_all_constant_data(csv, tmp_path):
+    fails_with(run("fit", csv("a,b\n1,5\n1,5\n"), "--out", tmp_path / "m"), "every column",
                "constant")
+
+
+def test_schema_overrides(csv, tmp_path):
+    data = csv("a,b\n1,5.5\n2,6\n3,7\n4,5\n")
+    fails_with(run("fit", data, "--integer", "b", "--out", tmp_path / "m"), "'b'", "integer",
+               "5.5")
+    fails_with(run("fit", data, "--categorical", "zz", "--out", tmp_path / "m"), "'zz'", "a, b")
 
 
 @pytest.mark.parametrize("flag,value,valid", [("--method", "nope", "quantile"),

@@ -224,10 +224,27 @@ def test_transform_between_parses_specs():
 
 
 @pytest.mark.parametrize("cls", [QuantileMap, GaussianCopula, Parametric])
-def test_constant_column_names_the_column(cls):
-    x = np.column_stack([np.arange(10.0), np.full(10, 3.0)])
-    with pytest.raises(PushforwardError, match=r"column 'flat' is constant"):
-        cls().fit(x, columns=["ok", "flat"])
+def test_constant_columns_pass_through_exactly(cls):
+    """A constant column is set aside by the codec: the core maps only the varying ones, the
+    samples carry the constant bit for bit, and transform ∘ inverse_transform is the identity."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.full(200, 0.1), rng.gamma(2.0, size=200), np.full(200, -3.7),
+                         rng.normal(size=200)])
+    m = cls().fit(x, columns=["a", "b", "c", "d"])
+    assert (m.latent_dim, m.core_dim, m.dim) == (2, 2, 4)
+    assert m.schema.indices("constant") == [0, 2]
+    s = m.sample(500, seed=1)
+    assert (s[:, 0] == 0.1).all() and (s[:, 2] == -3.7).all()
+    assert np.unique(s[:, 1]).size > 400
+    z = rng.normal(size=(50, 2))
+    assert np.allclose(m.transform(m.inverse_transform(z)), z, atol=1e-8)
+
+
+@pytest.mark.parametrize("cls", [QuantileMap, GaussianCopula, Parametric])
+def test_all_constant_data_says_there_is_nothing_to_model(cls):
+    x = np.column_stack([np.full(10, 3.0), np.full(10, 1.0)])
+    with pytest.raises(PushforwardError, match=r"every column is constant \(flat = 3.0"):
+        cls().fit(x, columns=["flat", "one"])
 
 
 def test_inverse_cdf_on_plain_data_points_to_quantile_and_parametric():

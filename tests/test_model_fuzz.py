@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 import pushforward
 from pushforward._checks import checksum
 from pushforward.cli import app
+from pushforward.data.codec import Compose, Standardize
 from pushforward.errors import PushforwardError
 from pushforward.flow_map import FlowMap
 from pushforward.learned import LearnedMap
@@ -27,9 +28,10 @@ X2 = np.random.default_rng(0).gamma(2.0, size=(300, 2))
 
 
 def _learned(cls, net, spec):
-    m = cls(net, spec, np.array([1.0, 2.0]), np.array([0.5, 3.0]))
+    m = cls(net, spec)
+    codec = Compose([Standardize()]).fit(np.array([[0.5, -1.0], [1.5, 5.0]]))  # mean 1, 2
     m._init_map(method="flow-matching" if cls is FlowMap else "sliced-js", noise="normal",
-                latent_dim=2, dim=2, seed=3,
+                latent_dim=2, dim=2, seed=3, codec=codec,
                 settings={"train": {"dtype": "float32"},
                           "objective": {"solver": "euler", "ode_steps": 3}})
     return m
@@ -163,6 +165,18 @@ META_EDITS = [
     ("quantile", "info", "x", "info"),
     ("quantile", "info", {"source": ["/etc/passwd"]}, "info.source"),
     ("copula", "latent_dim", 1, "latent_dim"),
+    ("copula", "core_dim", 3, "core_dim"),
+    ("copula", "core_dim", 1, "codec maps 2 → 2"),
+    ("copula", "codec", "pickle", "codec"),
+    ("copula", "codec.name", "os.system", "unknown codec"),
+    ("copula", "codec.parts", [{"name": "compose"}] * 99, "at most"),
+    ("copula", "codec.parts", [{"name": "constant", "in_dim": 2, "columns": [5]}],
+     "codec.columns"),
+    ("copula", "codec.in_dim", 10**9, "codec.in_dim"),
+    ("learned", "codec.parts", [{"name": "standardize", "in_dim": 3}], "shape"),
+    ("copula", "schema.columns", [{"name": "x0"}], "kind"),
+    ("copula", "schema.columns", "x", "schema.columns"),
+    ("copula", "schema.event_shape", [-1], "event_shape"),
     ("copula", "dim", 3, "columns"),
     ("parametric", "settings.family", "notafamily", "family"),
     ("parametric", "settings.family", {"a": 1}, "family"),
@@ -239,16 +253,18 @@ TENSOR_EDITS = [
     ("copula", lambda t: _scaled(t, "cholesky", lambda c: -c), "cholesky"),
     ("copula", lambda t: _scaled(t, "cholesky", lambda c: np.ones((9, 9))), "shape"),
     ("parametric", lambda t: {**t, "w": np.ones(3)}, "unknown tensor"),
-    ("learned", lambda t: _scaled(t, "scaler.std", lambda s: s * 0), "positive"),
-    ("learned", lambda t: _scaled(t, "scaler.std", lambda s: -s), "positive"),
-    ("learned", lambda t: _scaled(t, "scaler.mean", lambda s: s[:1].copy()), "shape"),
+    ("learned", lambda t: _scaled(t, "codec.0.std", lambda s: s * 0), "positive"),
+    ("learned", lambda t: _scaled(t, "codec.0.std", lambda s: -s), "positive"),
+    ("learned", lambda t: _scaled(t, "codec.0.mean", lambda s: s[:1].copy()), "shape"),
+    ("learned", lambda t: {**t, "codec.1.mean": np.ones(2)}, "unknown tensor"),
+    ("copula", lambda t: {**t, "codec.0.values": np.ones(1)}, "unknown tensor"),
     ("learned", lambda t: _scaled(t, "net.0.weight", lambda w: _nan_at(w, (0, 0))), "NaN"),
     ("learned", lambda t: _scaled(t, "net.0.weight", lambda w: np.ones((10**3, 2),
                                                                       np.float32)), "shape"),
     ("learned", lambda t: {k: v for k, v in t.items() if k != "net.0.bias"}, "missing"),
     ("learned", lambda t: {**t, "net.99.weight": np.ones(2, np.float32)}, "unknown tensor"),
     ("learned", lambda t: {**t, "snapshots": np.ones((2, 3, 2))}, "snapshot"),
-    ("flow", lambda t: _scaled(t, "scaler.mean", lambda s: _nan_at(s)), "NaN"),
+    ("flow", lambda t: _scaled(t, "codec.0.mean", lambda s: _nan_at(s)), "NaN"),
 ]
 
 

@@ -10,6 +10,7 @@ from ._random import SeedLike, as_seed
 from .auto import choose_method, race
 from .data import load_source
 from .data.noise import get_noise
+from .data.schema import infer_schema
 from .data.split import DEFAULT_SHARE, split_source
 from .errors import PushforwardError
 from .model import FittedMap
@@ -25,6 +26,8 @@ def fit(
     columns: list[str | int] | str | None = None,
     key: str | None = None,
     dropna: bool = False,
+    categorical: list[str] | None = None,
+    integer: list[str] | None = None,
     out: str | None = None,
     resume: bool = False,
     keep_checkpoint: bool = False,
@@ -46,6 +49,9 @@ def fit(
         latent_dim: noise dimension k; default the data's dimension.
         seed: makes the fit reproducible; None draws one and records it in the model.
         columns, key, dropna: how to read a file (see :func:`pushforward.load_source`).
+        categorical, integer: column names whose kind overrides the inferred one (the schema,
+            :func:`pushforward.data.schema.infer_schema`, saved as ``fitted.schema``). Constant
+            columns pass through every map unchanged.
         out: learned methods: the model folder that holds the run's checkpoint while training.
         resume: learned methods: continue the run recorded in ``out`` (its checkpoint, else
             its finished model) with the settings it recorded; a budget given with it extends
@@ -87,9 +93,11 @@ def fit(
         options = args["options"]
     noise = noise or "normal"
     get_noise(noise)
+    schema = infer_schema(source, categorical=categorical, integer=integer)
+    schema.check_modelled()
     why = None
     if method == "auto":
-        method, why = choose_method(source)
+        method, why = choose_method(source, schema)
     fitter = race if method == "auto" else METHODS.get(method)  # auto: d ≥ 2, a race
     seed = as_seed(seed)
     share = _holdout_share(options)
@@ -107,8 +115,9 @@ def fit(
     fitted = fitter(
         split.train,
         noise=noise,
-        latent_dim=int(latent_dim) if latent_dim is not None else source.dim,
+        latent_dim=int(latent_dim) if latent_dim is not None else schema.encoded_dim,
         seed=seed,
+        schema=schema,
         **options,
     )
     if out is not None and "out" in params and not keep_checkpoint:
@@ -141,7 +150,7 @@ def _check_options(method: str, fitter, options: dict[str, Any], why: str | None
         return
     allowed = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY]
     allowed = [k for k in allowed if k not in ("noise", "latent_dim", "seed", "out", "resume",
-                                               "console", "on_step", "held")]
+                                               "console", "on_step", "held", "schema")]
     for k in options:
         if k not in allowed:
             picked = (f" (method auto picked {method!r}; choose one with --method)"

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.schema import Schema
 from .data.source import Source
 from .errors import PushforwardError
 from .model import FittedMap
@@ -36,19 +37,21 @@ SCORE_ROWS = 2000
 SCORE_REPEATS = 3
 
 
-def choose_method(source: Source) -> tuple[str, str]:
+def choose_method(source: Source, schema: Schema | None = None) -> tuple[str, str]:
     """The method ``method="auto"`` picks for ``source``, and why, in one sentence.
 
-    ``"auto"`` means :func:`race` (data of two or more dimensions).
+    ``"auto"`` means :func:`race` (data of two or more dimensions). The dimension that counts is
+    the modelled one (``schema``): constant columns pass through every map.
     """
+    dim = schema.encoded_dim if schema is not None else source.dim
     if source.dim == 1 and source.dist is not None:
         return "inverse-cdf", "1-D target with a known distribution: the exact inverse CDF"
-    if source.dim == 1:
+    if dim == 1:
         return "quantile", "1-D data: the empirical quantile map with extrapolated tails"
     if source.data is not None and len(source.data) < MIN_RACE_ROWS:
-        return "copula", (f"{source.dim}-D data, {len(source.data)} rows: too few to race "
+        return "copula", (f"{dim}-D data, {len(source.data)} rows: too few to race "
                           "candidates on held-out rows; a Gaussian copula")
-    return "auto", f"{source.dim}-D data: {', '.join(CANDIDATES)} raced on held-out rows"
+    return "auto", f"{dim}-D data: {', '.join(CANDIDATES)} raced on held-out rows"
 
 
 def _race_split(source: Source, seed: int) -> tuple[Source, np.ndarray, Callable]:
@@ -76,7 +79,7 @@ def _race_split(source: Source, seed: int) -> tuple[Source, np.ndarray, Callable
 
 
 def _fit_one(key: str, source: Source, *, noise: str, seed: int,
-             time_budget: float | None) -> FittedMap:
+             time_budget: float | None, schema: Schema | None = None) -> FittedMap:
     """Fit candidate ``key`` with its defaults (and the budget left, if it takes one)."""
     from .methods import METHODS
 
@@ -84,7 +87,7 @@ def _fit_one(key: str, source: Source, *, noise: str, seed: int,
     options = {}
     if time_budget is not None and "time_budget" in inspect.signature(fitter).parameters:
         options["time_budget"] = time_budget
-    return fitter(source, noise=noise, latent_dim=None, seed=seed, **options)
+    return fitter(source, noise=noise, latent_dim=None, seed=seed, schema=schema, **options)
 
 
 def _exclusions(exclude: str | Iterable[str] | None) -> set[str]:
@@ -101,7 +104,8 @@ def _exclusions(exclude: str | Iterable[str] | None) -> set[str]:
 
 def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None,
          seed: int = 0, time_budget: float | None = None,
-         exclude: str | Iterable[str] | None = None) -> FittedMap:
+         exclude: str | Iterable[str] | None = None,
+         schema: Schema | None = None) -> FittedMap:
     """Fit every candidate, score each on held-out rows, and return the winner.
 
     Each candidate is fitted with its defaults on the training rows less :data:`RACE_SHARE`
@@ -119,25 +123,27 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
         time_budget: wall-clock seconds; a candidate not yet started when it has passed is
             skipped (the first always runs).
         exclude: candidates not to race (names or a comma-separated string).
+        schema: the data's schema (None: each candidate infers it).
 
     Returns:
         The winner; ``info["auto"]`` says why in one sentence and ``info["leaderboard"]`` holds
         one row per candidate: ``method``, ``score``, ``floor``, ``ratio``, ``fit_s``.
     """
     start = time.monotonic()
-    if latent_dim not in (None, source.dim):
+    if latent_dim not in (None, source.dim, schema.encoded_dim if schema else None):
         raise PushforwardError("method auto chooses the noise dimension of each candidate; "
                                "choose a method with --method to set latent_dim")
     skip = _exclusions(exclude)
     inner, held, real = _race_split(source, seed)
     board, fitted = _run(inner, held, real, noise=noise, seed=seed, start=start,
                          time_budget=time_budget, candidates=[c for c in CANDIDATES
-                                                              if c not in skip])
+                                                              if c not in skip], schema=schema)
     best = min((row for row in board if "score" in row), key=lambda row: row["score"])
     winner = fitted[best["method"]]
     if inner is not source:  # finite data: the winner learns from every training row
         left = None if time_budget is None else max(time_budget - (time.monotonic() - start), 1)
-        winner = _fit_one(best["method"], source, noise=noise, seed=seed, time_budget=left)
+        winner = _fit_one(best["method"], source, noise=noise, seed=seed, time_budget=left,
+                          schema=schema)
     winner.info["auto"] = (f"{source.dim}-D data: {best['method']} won the race of "
                            f"{', '.join(row['method'] for row in board)} on {len(held):,} "
                            f"held-out rows ({best['ratio']:.2f}× the real-data floor)")
@@ -146,21 +152,20 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
 
 
 def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: int,
-         start: float, time_budget: float | None,
-         candidates: list[str]) -> tuple[list[dict[str, Any]], dict[str, FittedMap]]:
+         start: float, time_budget: float | None, candidates: list[str],
+         schema: Schema | None) -> tuple[list[dict[str, Any]], dict[str, FittedMap]]:
     """Fit and score each candidate; (leaderboard rows, fitted candidates)."""
+    from .data.codec import Standardize
     from .metrics import energy_distance_sq  # torch: imported when a race runs, not before
 
-    train = source.training_sample(SCORE_ROWS, seed=seed)
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    scale = Standardize().fit(source.training_sample(SCORE_ROWS, seed=seed))
     n = min(SCORE_ROWS, len(held))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 16, 5]))
-    test = (held[rng.choice(len(held), n, replace=False)] - mean) / std
+    test = scale.encode(held[rng.choice(len(held), n, replace=False)])
     base = int(rng.integers(0, 2**31))
 
     def score(draw: Callable[[int, int], np.ndarray]) -> float:
-        return float(np.mean([energy_distance_sq((draw(n, base + i) - mean) / std, test)
+        return float(np.mean([energy_distance_sq(scale.encode(draw(n, base + i)), test)
                               for i in range(SCORE_REPEATS)]))
 
     floor = score(real)
@@ -175,7 +180,8 @@ def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: 
         t0 = time.monotonic()
         left = None if time_budget is None else max(time_budget - spent, 1)
         try:
-            fitted[key] = _fit_one(key, source, noise=noise, seed=seed, time_budget=left)
+            fitted[key] = _fit_one(key, source, noise=noise, seed=seed, time_budget=left,
+                                   schema=schema)
         except (PushforwardError, ValueError, np.linalg.LinAlgError) as e:
             errors.append(e)
             board.append({"method": key, "skipped": f"failed: {e}"})

@@ -178,6 +178,10 @@ def fit(
     key: Annotated[str | None, typer.Option(help="Array name inside an .npz file.")] = None,
     dropna: Annotated[bool, typer.Option(help="Skip rows with NaN/inf instead of failing.")
                       ] = False,
+    categorical: Annotated[str | None, typer.Option(help="Columns to treat as categorical: "
+                                                       "a,b (default: inferred).")] = None,
+    integer: Annotated[str | None, typer.Option(help="Columns to treat as integer: c "
+                                                   "(default: inferred).")] = None,
     tails: Annotated[str | None, typer.Option(help="quantile/copula: extrapolate (default) "
                                                  "or clip.")] = None,
     knots: Annotated[int | None, typer.Option(help="quantile/copula: keep at most K points "
@@ -239,8 +243,11 @@ def fit(
     if start:  # learned runs only: an exact fit ends before anyone waits for it
         err.print(start, highlight=False, markup=False)
     fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
+                     categorical=_split(categorical), integer=_split(integer),
                      out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
                      **options)
+    if fitted.schema is not None:
+        out.print(f"schema: {fitted.schema.summary()}")
     if "auto" in fitted.info:
         out.print(Text.assemble("method auto → ", (fitted.method, "bold"),
                                 f": {fitted.info['auto']}"))

@@ -38,15 +38,14 @@ __all__ = ["FlowMap", "Solver", "integrate", "FIXED_SOLVERS", "ADAPTIVE_SOLVERS"
 class FlowMap(LearnedMap):
     """x = φ₁(z), the time-1 flow of dx/dt = v(x, t) with x(0) = z, in data units.
 
-    ``inverse_transform(z) = φ₁(z)·std + mean``; ``transform(x) = φ₁⁻¹((x − mean)/std)`` by integrating
-    from t = 1 back to t = 0. The network ``net`` is the velocity field v(x, t) in standardised
-    units; the solver comes from ``settings["objective"]`` (keys ``solver``, ``ode_steps``,
-    ``rtol``, ``atol``).
+    ``inverse_transform(z) = decode(φ₁(z))``; ``transform(x) = φ₁⁻¹(encode(x))`` by integrating
+    from t = 1 back to t = 0, with the map's codec (standardisation, constant columns set
+    aside). The network ``net`` is the velocity field v(x, t) in encoded units; the solver comes
+    from ``settings["objective"]`` (keys ``solver``, ``ode_steps``, ``rtol``, ``atol``).
 
     Arguments:
         net: the velocity network, ``net(x, t)``.
         net_spec: the JSON spec that rebuilds ``net``.
-        mean, std: the data's column means and standard deviations.
 
     References:
         Lipman et al., "Flow matching for generative modeling", arXiv:2210.02747.
@@ -54,7 +53,7 @@ class FlowMap(LearnedMap):
     Example:
         >>> import numpy as np
         >>> from pushforward.nets import TimeMLP
-        >>> m = FlowMap(TimeMLP(2, 2, width=8, depth=1), {}, np.zeros(2), np.ones(2))
+        >>> m = FlowMap(TimeMLP(2, 2, width=8, depth=1), {})
         >>> m._init_map(method="flow-matching", noise="normal", latent_dim=2, dim=2)
         >>> z = np.random.default_rng(0).normal(size=(4, 2))
         >>> bool(np.allclose(m.transform(m.inverse_transform(z)), z, atol=1e-3))
@@ -84,7 +83,7 @@ class FlowMap(LearnedMap):
         Example:
             >>> import numpy as np
             >>> from pushforward.nets import TimeMLP
-            >>> m = FlowMap(TimeMLP(2, 2, width=8, depth=1), {}, np.zeros(2), np.ones(2))
+            >>> m = FlowMap(TimeMLP(2, 2, width=8, depth=1), {})
             >>> m._init_map(method="flow-matching", noise="normal", latent_dim=2, dim=2)
             >>> m.set_solver("dopri5", rtol=1e-6).solver.method
             'dopri5'
@@ -108,26 +107,25 @@ class FlowMap(LearnedMap):
             t: time in [0, 1].
 
         Returns:
-            (n, dim) velocities in data units (std · v((x − mean)/std, t)).
+            (n, dim) velocities in data units: the codec's derivative applied to
+            v(encode(x), t) (std · v for standardised columns, 0 for constant ones).
         """
         x = self._check_data(x)
         p = self._param
         with torch.no_grad():
-            xs = torch.as_tensor((x - self.mean_) / self.std_, dtype=p.dtype, device=p.device)
+            xs = torch.as_tensor(self.codec_.encode(x), dtype=p.dtype, device=p.device)
             v = self.net(xs, torch.as_tensor(float(t), dtype=p.dtype, device=p.device))
-        return v.double().cpu().numpy() * self.std_
+        return self.codec_.decode_tangent(v.double().cpu().numpy())
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Data → noise: integrate the velocity field from t = 1 back to t = 0."""
-        x = self._check_data(x)
-        if self.latent_dim != self.dim:
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        """Encoded data → noise: integrate the velocity field from t = 1 back to t = 0."""
+        if self.latent_dim != self.core_dim:
             raise PushforwardError("a flow map needs latent_dim == dim to be inverted")
         p = self._param
         out = []
         with torch.no_grad():
             for i in range(0, len(x), 65536):
-                xs = torch.as_tensor((x[i : i + 65536] - self.mean_) / self.std_,
-                                     dtype=p.dtype, device=p.device)
+                xs = torch.as_tensor(x[i : i + 65536], dtype=p.dtype, device=p.device)
                 out.append(integrate(self.net, xs, t0=1.0, t1=0.0, solver=self.solver)
                            .double().cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, self.latent_dim))

@@ -3,7 +3,7 @@
 Adversarial methods learn a critic D(x) beside the map, flow matching a velocity field v(x, t):
 the report draws them over the data. :func:`field_on_grid` evaluates either on a regular grid
 in data units. An adversarial model keeps its critic (``critic_``, saved in its model file); an
-objective that owns a critic can be passed too, with the fitted map for its scaler.
+objective that owns a critic can be passed too, with the fitted map for its codec.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
     """Evaluate a critic or a velocity field on a ``resolution × resolution`` grid.
 
     - an adversarial model (``gan``, ``wgan``, ``wgan-gp``), fitted or loaded: its critic's
-      value D(x), with x standardised by the model's scaler;
-    - an adversarial objective: the critic's value D(x), with x standardised by ``fitted``'s
-      scaler (the map it trained; without it, x is used as is);
+      value D(x), with x encoded by the model's codec;
+    - an adversarial objective: the critic's value D(x), with x encoded by ``fitted``'s codec
+      (the map it trained; without it, x is used as is);
     - a :class:`~pushforward.flow_map.FlowMap`: the velocity dx/dt at time ``t``, in data units.
 
     Arguments:
@@ -65,7 +65,7 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
         bounds: (xmin, xmax, ymin, ymax) in data units.
         resolution: grid points per axis.
         t: time in [0, 1] for a velocity field.
-        fitted: for a critic, the fitted map whose scaler (``mean_``, ``std_``) maps data units
+        fitted: for a critic, the fitted map whose codec (``codec_.encode``) maps data units
             to the critic's standardised units.
 
     Returns:
@@ -102,7 +102,7 @@ def field_on_grid(model, bounds: Sequence[float], resolution: int = 101, *, t: f
         if p.shape[-1] != 2:
             raise PushforwardError(f"a grid needs 2-D data, the critic takes {p.shape[-1]}")
         if fitted is not None:
-            pts = (pts - fitted.mean_) / fitted.std_
+            pts = fitted.codec_.encode(pts)
         with torch.no_grad():
             d = critic(torch.as_tensor(pts, dtype=p.dtype, device=p.device))
         return Grid(x, y, d.double().cpu().numpy().reshape(shape), "critic")

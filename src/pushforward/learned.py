@@ -1,9 +1,10 @@
 """Learned maps: a network G trained by the one loop, and the settings of a run.
 
-Data are standardised inside (per-column mean and standard deviation of the training split):
-the network trains in standardised space and outputs are mapped back, so defaults work at any
-scale. The fit's held-out rows (:mod:`pushforward.data.split`) validate: early stopping and the
-validation curve.
+Data go through the map's codec (:func:`~pushforward.data.codec.build_codec`, fitted on the
+training rows): constant columns are set aside and the others standardised (per-column mean and
+standard deviation), so the network trains in standardised space at any scale and outputs are
+decoded back. The fit's held-out rows (:mod:`pushforward.data.split`) validate: early stopping
+and the validation curve.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from torch import nn
 from . import _checks
 from ._limits import MAX_STEPS
 from ._random import SeedLike
+from .data.codec import Codec, build_codec
 from .data.noise import get_noise
+from .data.schema import Schema, infer_schema
 from .data.source import Source
 from .data.split import split_source
 from .errors import PushforwardError
@@ -178,18 +181,16 @@ def resolve_schedule(config: TrainConfig, net: nn.Module, objective: Objective,
 
 
 class LearnedMap(FittedMap):
-    """A network G from noise to standardised data, then back to the data's scale.
+    """A network G from noise to the encoded (standardised) data, then decoded by the codec.
 
-    ``inverse_transform(z) = G(z)·std + mean`` (or the objective's push, e.g. an ODE flow).
+    ``inverse_transform(z) = codec_.decode(G(z))`` (or the objective's push, e.g. an ODE flow).
     """
 
     kind: ClassVar[str] = "learned"
 
-    def __init__(self, net: nn.Module, net_spec: dict, mean: np.ndarray, std: np.ndarray):
+    def __init__(self, net: nn.Module, net_spec: dict):
         self.net = net.eval()
         self.net_spec = net_spec
-        self.mean_ = np.asarray(mean, dtype=np.float64)
-        self.std_ = np.asarray(std, dtype=np.float64)
         self.history: dict[str, list] = {}
         self.snapshots_: np.ndarray | None = None  # (k, m, d) samples during training
         self.snapshot_steps_: list[int] = []
@@ -203,36 +204,31 @@ class LearnedMap(FittedMap):
     def _push(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
 
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        z = self._check_noise(z)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
         p = self._param
         out = []
         with torch.no_grad():
             for i in range(0, len(z), 65536):
                 zt = torch.as_tensor(z[i : i + 65536], dtype=p.dtype, device=p.device)
                 out.append(self._push(zt).double().cpu().numpy())
-        x = np.concatenate(out) if out else np.empty((0, self.dim))
-        return x * self.std_ + self.mean_
+        return np.concatenate(out) if out else np.empty((0, self.core_dim))
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Data → noise, for the monotone 1-D network (bisection on the increasing map)."""
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        """Encoded data → noise, for the monotone 1-D network (bisection on the increasing map)."""
         if self.net_spec.get("name") != "monotone":
-            return super().transform(x)
-        x = self._check_data(x)
+            return super()._transform(x)
         noise = self.noise_
         lo = np.full(len(x), noise.ppf(1e-12) if self.noise == "normal" else 0.0)
         hi = np.full(len(x), noise.ppf(1 - 1e-12) if self.noise == "normal" else 1.0)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            above = self.inverse_transform(mid[:, None])[:, 0] > x[:, 0]
+            above = self._inverse(mid[:, None])[:, 0] > x[:, 0]
             hi = np.where(above, mid, hi)
             lo = np.where(above, lo, mid)
         return (0.5 * (lo + hi))[:, None]
 
     def _state(self) -> dict[str, np.ndarray]:
         st = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
-        st["scaler.mean"] = self.mean_
-        st["scaler.std"] = self.std_
         if self.snapshots_ is not None:
             st["snapshots"] = self.snapshots_
         if self.critic_ is not None:  # so plots of a loaded adversarial model can draw it
@@ -254,10 +250,7 @@ class LearnedMap(FittedMap):
         net, spec = _net_from_file(meta, tensors)
         d = meta["dim"]
         snaps = tensors.get("snapshots")
-        m = cls(net, spec, _checks.array(tensors, "scaler.mean", (d,)),
-                _checks.array(tensors, "scaler.std", (d,)))
-        if not (m.std_ > 0).all():
-            raise PushforwardError("tensor 'scaler.std' must be positive")
+        m = cls(net, spec)
         m._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
                     dim=d, columns=meta["columns"], seed=meta["seed"],
                     settings=meta["settings"])
@@ -280,12 +273,9 @@ def _net_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> tupl
     train_settings = _checks.mapping(meta["settings"].get("train", {}), "settings.train")
     dtype = _checks.string(train_settings.get("dtype", "float32"), "settings.train.dtype",
                            ("float32", "float64"))
-    net = cls(meta["latent_dim"], meta["dim"], **kwargs)
+    net = cls(meta["latent_dim"], meta["core_dim"], **kwargs)
     own = {k: 0 for k in tensors if not k.startswith("critic.")}  # the critic's: its own check
-    _checks.tensor_keys(own, [f"net.{k}" for k in net.state_dict()],
-                        ("scaler.mean", "scaler.std", "snapshots"))
-    _checks.tensor_keys({k: 0 for k in own if not k.startswith("net.")},
-                        ("scaler.mean", "scaler.std"), ("snapshots",))
+    _checks.tensor_keys(own, [f"net.{k}" for k in net.state_dict()], ("snapshots",))
     sd = {}
     for k, v in net.state_dict().items():
         t = _checks.array(tensors, f"net.{k}", tuple(v.shape))
@@ -335,11 +325,12 @@ def _critic_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray],
         _checks.tensor_keys(keys, ())
         return None, None
     spec = _checks.mapping(meta["critic"], "critic")
-    if spec.get("in") != meta["dim"] or spec.get("out") != 1:
-        raise PushforwardError(f"critic must map the data's {meta['dim']} columns to 1 value, "
-                               f"got in={spec.get('in')!r}, out={spec.get('out')!r}")
+    if spec.get("in") != meta["core_dim"] or spec.get("out") != 1:
+        raise PushforwardError(f"critic must map the data's {meta['core_dim']} columns to 1 value"
+                               f" (constant ones aside), got in={spec.get('in')!r}, "
+                               f"out={spec.get('out')!r}")
     cls, kwargs = _net_options(spec, "critic")
-    critic = cls(meta["dim"], 1, **kwargs)
+    critic = cls(meta["core_dim"], 1, **kwargs)
     _checks.tensor_keys(keys, [f"critic.{k}" for k in critic.state_dict()])
     critic.load_state_dict({k: torch.from_numpy(_checks.array(tensors, f"critic.{k}",
                                                               tuple(v.shape)).copy())
@@ -347,17 +338,11 @@ def _critic_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray],
     return critic.to(dtype).eval().requires_grad_(False), spec
 
 
-def _scaler(source: Source, train_data: np.ndarray | None, seed: int):
+def _codec(source: Source, schema: Schema, train_data: np.ndarray | None, seed: int) -> Codec:
+    """The codec fitted on the training split (on 20,000 fresh draws for a sampler)."""
     ref = train_data if train_data is not None else source.draw(
         20000, seed=np.random.default_rng(np.random.SeedSequence([seed, 2])))
-    mean, std = ref.mean(axis=0), ref.std(axis=0)
-    for j, s in enumerate(std):
-        if not s > 0:
-            raise PushforwardError(
-                f"{source.name}: column {source.columns[j]!r} is constant ({mean[j]:g}); "
-                "drop it, or use --method quantile for an explicit degenerate map"
-            )
-    return mean, std
+    return build_codec(schema, ref, standardize=True)
 
 
 def fit_learned(
@@ -374,6 +359,7 @@ def fit_learned(
     console=None,
     on_step=None,
     held: np.ndarray | None = None,
+    schema: Schema | None = None,
 ) -> LearnedMap:
     """Train a network on ``objective`` with the one loop and return the fitted map.
 
@@ -390,6 +376,7 @@ def fit_learned(
         held: the fit's held-out rows, when ``source`` holds its training rows only
             (:func:`pushforward.fit` splits); None: ``source`` is split here with
             ``config.holdout``, by the same rule.
+        schema: the data's schema (None: inferred from ``source``).
     """
     device = config.torch_device()
     dtype = getattr(torch, config.dtype)
@@ -401,30 +388,32 @@ def fit_learned(
     try:
         return _fit(source, objective, method=method, noise=noise, latent_dim=latent_dim,
                     seed=seed, config=config, out=out, resume=resume, console=console,
-                    on_step=on_step, device=device, dtype=dtype, held=held)
+                    on_step=on_step, device=device, dtype=dtype, held=held,
+                    schema=schema if schema is not None else infer_schema(source))
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
-         on_step, device, dtype, held) -> LearnedMap:
+         on_step, device, dtype, held, schema) -> LearnedMap:
     if held is None:
         split = split_source(source, config.holdout, seed)
         source, held = split.train, split.held
     train_data = source.data
     if held is None:
         held = _validation_rows(source, seed)
-    mean, std = _scaler(source, train_data, seed)
+    codec = _codec(source, schema, train_data, seed)
+    dim = codec.out_dim  # the network sees the encoded columns only
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
-    net_name = config.net_name(latent_dim, source.dim, objective)
-    net, spec = build_net(net_name, latent_dim, source.dim, config, noise,
+    net_name = config.net_name(latent_dim, dim, objective)
+    net, spec = build_net(net_name, latent_dim, dim, config, noise,
                           defaults=objective.net_options)
     net = net.to(device=device, dtype=dtype)
-    objective.setup(dim=source.dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
+    objective.setup(dim=dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
     nz = get_noise(noise)
 
     def to_t(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor((a - mean) / std, dtype=dtype, device=device)
+        return torch.as_tensor(codec.encode(a), dtype=dtype, device=device)
 
     def noise_batch(n: int, rng: torch.Generator) -> torch.Tensor:
         if noise == "uniform":
@@ -445,7 +434,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     z_val = torch.as_tensor(nz.sample(n_val, latent_dim, seed=seed + 7), dtype=dtype,
                             device=device)
     y_val = to_t(held[:n_val])
-    lr, lr_end, batch_size = resolve_schedule(config, net, objective, source.dim)
+    lr, lr_end, batch_size = resolve_schedule(config, net, objective, dim)
     # the resolved settings: defaults chosen from the data and method are written out as used
     # (width, depth, activation: the net's real values; None where the net has no such option)
     size = {k: spec["kwargs"].get(k) for k in ("width", "depth", "activation")}
@@ -468,9 +457,10 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                    meta={"method": method, "seed": seed, "noise": noise,
                          "latent_dim": latent_dim, **_jsonable(settings)},
                    start=start)
-    fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec, mean, std)
+    fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec)
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
-                     columns=source.columns, seed=seed, settings=settings)
+                     columns=source.columns, seed=seed, settings=settings, codec=codec,
+                     schema=schema)
     fitted.history = _history_summary(result.history)
     if earlier:  # a run extended from its model file: its curves go on from the earlier ones
         fitted.history = {k: list(earlier.get(k, [])) + v for k, v in fitted.history.items()}
@@ -479,7 +469,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
         fitted.critic_, fitted.critic_spec = critic
     if result.snapshots:
         fitted.snapshot_steps_ = [k for k, _ in result.snapshots]
-        fitted.snapshots_ = np.stack([v.double().numpy() * std + mean
+        fitted.snapshots_ = np.stack([codec.decode(v.double().numpy())
                                       for _, v in result.snapshots])
     fitted.info.update({"stopped": result.stopped, "steps": result.steps,
                         "seconds": round(result.seconds, 2)})
@@ -528,12 +518,13 @@ def learned_fit(key: str, description: str, make_objective):
 
     def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
             config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
-            on_step=None, held: np.ndarray | None = None, **overrides) -> LearnedMap:
+            on_step=None, held: np.ndarray | None = None, schema: Schema | None = None,
+            **overrides) -> LearnedMap:
         cfg = (config or TrainConfig()).replace(**overrides)
         objective = make_objective(**cfg.objective_options)
         return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
                            seed=int(seed), config=cfg, out=out, resume=resume, console=console,
-                           on_step=on_step, held=held)
+                           on_step=on_step, held=held, schema=schema)
 
     fit.__doc__ = description
     return fit

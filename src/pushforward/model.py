@@ -1,8 +1,13 @@
 """The fitted-map interface shared by every method, and its model file.
 
-A model file is a safetensors file: the tensors are the map's learned state and the header's
-metadata holds the settings as JSON (method, settings, noise, columns, scaler, seed, package
-versions, created). Loading parses JSON and raw tensors only, so it never executes code.
+Every fitted map is ``codec.decode ∘ core``: the core (a quantile map, a copula, a network...)
+maps noise to the encoded tensor, and the codec (:mod:`pushforward.data.codec`) maps it back to
+the table: constant columns come back exactly, learned maps' outputs are un-standardised.
+
+A model file is a safetensors file: the tensors are the map's learned state and the codec's
+(``codec.*``); the header's metadata holds the settings as JSON (method, settings, noise,
+columns, schema, codec, seed, package versions, created). Loading parses JSON and raw tensors
+only, so it never executes code.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ import numpy as np
 from . import _checks, _io
 from ._limits import MAX_COLUMNS, MAX_HEADER_BYTES, MAX_NESTING
 from ._random import SEED_LIMIT, SeedLike, as_seed
+from .data.codec import Codec, Compose, codec_from_state
 from .data.noise import Noise, get_noise
+from .data.schema import Schema
 from .errors import PushforwardError
 from .registry import Table
 
 FORMAT = "pushforward-model"
 #: 2: a checksum over settings and tensors (``checksum``), checked on load.
-FORMAT_VERSION = 2
+#: 3: the schema and the codec (``codec.*`` tensors): every map is codec.decode ∘ core.
+FORMAT_VERSION = 3
 MODEL_FILE = "model.safetensors"
 #: a learned run's checkpoint in the model folder (removed after a successful run unless kept)
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -54,16 +62,21 @@ EXACT_KINDS = ("inverse-cdf", "parametric", "quantile", "copula", "gmm", "kde")
 class FittedMap:
     """A map G from noise to data, fitted by some method.
 
-    Directions follow scikit-learn: subclasses implement :meth:`inverse_transform` (noise → data),
-    optionally :meth:`transform`
-    (data → noise), and ``_state``/``_from_state`` for the model file.
+    Directions follow scikit-learn: :meth:`inverse_transform` is noise → data and
+    :meth:`transform` data → noise (where invertible). Both go through the codec:
+    ``inverse_transform(z) = codec_.decode(core(z))``; subclasses implement the core,
+    ``_inverse`` (noise → encoded data) and optionally ``_transform`` (encoded data → noise),
+    and ``_state``/``_from_state`` for the model file.
 
     Attributes:
         method: the method key that produced the map.
         noise: the noise name (``"uniform"`` or ``"normal"``).
         latent_dim: the noise dimension k.
         dim: the data dimension d.
+        core_dim: the dimension of the encoded data the core maps to (d less constant columns).
         columns: the data's column names.
+        schema: the kind of each column (None for a map fitted without one).
+        codec_: the fitted codec between data and the core's space.
         seed: the seed the map was fitted with (or None).
         settings: the method's settings, JSON-serialisable.
         info: free-form notes (for example why ``method="auto"`` picked this method).
@@ -77,14 +90,20 @@ class FittedMap:
     latent_dim: int
     dim: int
     columns: list[str]
+    schema: Schema | None
+    codec_: Codec
     seed: int | None
     settings: dict[str, Any]
     info: dict[str, Any]
 
     def _init_map(self, *, method: str, noise: str, latent_dim: int, dim: int,
                   columns: list[str] | None = None, seed: int | None = None,
-                  settings: dict[str, Any] | None = None) -> None:
-        """Set the attributes every fitted map has (called by ``fit``)."""
+                  settings: dict[str, Any] | None = None, codec: Codec | None = None,
+                  schema: Schema | None = None) -> None:
+        """Set the attributes every fitted map has (called by ``fit``).
+
+        Without ``codec`` the codec is the identity on ``dim`` columns.
+        """
         get_noise(noise)
         self.method = method
         self.noise = noise
@@ -94,6 +113,14 @@ class FittedMap:
         self.seed = seed
         self.settings = dict(settings or {})
         self.info = getattr(self, "info", {}) or {}
+        self.schema = schema
+        if codec is None:
+            codec = Compose().fit(np.zeros((0, self.dim)))
+        self.codec_ = codec
+
+    @property
+    def core_dim(self) -> int:
+        return self.codec_.out_dim
 
     # ------------------------------------------------------------------ the map
     @property
@@ -101,11 +128,19 @@ class FittedMap:
         return get_noise(self.noise)
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        """Map noise ``z`` (n, latent_dim) to data (n, dim)."""
-        raise NotImplementedError(f"{type(self).__name__} has no pointwise transform")
+        """Map noise ``z`` (n, latent_dim) to data (n, dim): ``codec_.decode(core(z))``."""
+        return self.codec_.decode(self._inverse(self._check_noise(z)))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Map data ``x`` (n, dim) back to noise (n, latent_dim), where the map is invertible."""
+        return self._transform(self.codec_.encode(self._check_data(x)))
+
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        """The core: noise (n, latent_dim) → encoded data (n, core_dim)."""
+        raise NotImplementedError(f"{type(self).__name__} has no pointwise transform")
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        """The core's inverse: encoded data (n, core_dim) → noise (n, latent_dim)."""
         raise PushforwardError(f"method {self.method!r} gives a map that is not invertible")
 
     def _check_noise(self, z) -> np.ndarray:
@@ -175,7 +210,10 @@ class FittedMap:
             "noise": self.noise,
             "latent_dim": self.latent_dim,
             "dim": self.dim,
+            "core_dim": self.core_dim,
             "columns": self.columns,
+            "schema": self.schema.to_dict() if self.schema is not None else None,
+            "codec": self.codec_.config(),
             "seed": self.seed,
             "settings": self.settings,
             "info": self.info,
@@ -199,7 +237,8 @@ class FittedMap:
                                    f"replace it")
         if path.exists() and not path.is_dir() and file is not path:
             raise PushforwardError(f"{path}: exists and is not a model folder")
-        tensors = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
+        state = {**self._state(), **{f"codec.{k}": v for k, v in self.codec_.state_dict().items()}}
+        tensors = {k: np.ascontiguousarray(v) for k, v in state.items()}
         meta = json.loads(json.dumps(self.metadata()))  # as a reader will see it (str keys)
         meta["checksum"] = _checks.checksum(meta, tensors)
         blob = st_save(tensors, metadata={"pushforward": json.dumps(meta)})
@@ -298,6 +337,9 @@ def _parse(file: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise PushforwardError(f"model format {version} is newer than this pushforward "
                                f"understands ({FORMAT_VERSION}); upgrade pushforward")
+    if isinstance(version, int) and not isinstance(version, bool) and 1 <= version < FORMAT_VERSION:
+        raise PushforwardError(f"model format {version} is older than this pushforward reads "
+                               f"({FORMAT_VERSION}); fit the model again")
     _checks.integer(version, "format_version", FORMAT_VERSION, FORMAT_VERSION)
     try:
         tensors = st_load(data)
@@ -333,6 +375,25 @@ def _check_meta(meta: dict[str, Any]) -> None:
         _checks.string(info["source"], "info.source")
 
 
+def _codec_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray]):
+    """The codec and the schema a model file holds, checked against its dimensions."""
+    dim = meta["dim"]
+    core = _checks.integer(meta.get("core_dim"), "core_dim", 1, dim)
+    codec: Codec = codec_from_state(_checks.mapping(meta.get("codec"), "codec"),
+                                    {k[6:]: v for k, v in tensors.items()
+                                     if k.startswith("codec.")})
+    if (codec.in_dim, codec.out_dim) != (dim, core):
+        raise PushforwardError(f"codec maps {codec.in_dim} → {codec.out_dim} columns; need "
+                               f"{dim} → {core}")
+    schema = meta.get("schema")
+    if schema is None:
+        return codec, None
+    schema = Schema.from_dict(_checks.mapping(schema, "schema"))
+    if schema.names != meta["columns"]:
+        raise PushforwardError("schema must name the model's columns, in order")
+    return codec, schema
+
+
 def _reason(e: BaseException) -> str:
     """An exception as one short line: its type and the first line of its message."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
@@ -362,7 +423,10 @@ def load(path: str | os.PathLike) -> FittedMap:
             raise PushforwardError(f"unknown method {meta['method']!r} for a {cls.kind} map")
         for name in tensors:  # every map's state is float; snapshots may hold a diverged run
             _checks.array(tensors, name, tensors[name].shape, finite=name != "snapshots")
-        fitted = cls._from_state(meta, tensors)
+        codec, schema = _codec_from_file(meta, tensors)
+        fitted = cls._from_state(meta, {k: v for k, v in tensors.items()
+                                        if not k.startswith("codec.")})
+        fitted.codec_, fitted.schema = codec, schema
     except PushforwardError as e:
         raise PushforwardError(f"{file}: invalid model: {e}") from None
     except (Exception, RecursionError) as e:  # anything a hostile file provokes

@@ -11,6 +11,7 @@ from scipy import linalg, special
 
 from .. import _checks
 from .._random import bounded_seed
+from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from . import mixture as _mixture
 
@@ -108,7 +109,7 @@ class GaussianMixtureMap(_mixture.MixtureMap):
 
     Returns:
         ``fit(x)`` returns the map; learned state: ``weights_`` (k,), ``means_`` (k, d) and
-        ``covariances_`` (k, d, d), in standardised units (``mean_``, ``scale_``).
+        ``covariances_`` (k, d, d), in the units of the codec (``codec_``: standardised).
 
     References:
         Dempster, Laird & Rubin, "Maximum likelihood from incomplete data via the EM algorithm",
@@ -131,20 +132,19 @@ class GaussianMixtureMap(_mixture.MixtureMap):
         self.time_budget = time_budget
 
     def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None,
-            seed: int = 0) -> GaussianMixtureMap:
+            seed: int = 0, schema: Schema | None = None) -> GaussianMixtureMap:
         """Choose the component count, then fit the mixture on all rows. ``y`` is ignored."""
         start = time.monotonic()
-        x, names, mean, scale = _mixture.standardise(x, columns)
-        data = (x - mean) / scale
+        x, names, schema, codec = _mixture.standardise(x, columns, schema)
+        data = codec.encode(x)
         deadline = start + self.time_budget if self.time_budget else None
         k, table = select_components(data, seed=seed, max_components=int(self.max_components),
                                      deadline=deadline)
         gm = _fit(data, k, seed)
-        self._init_map(method="gmm", noise=self.noise, latent_dim=x.shape[1] + 1,
-                       dim=x.shape[1], columns=names, seed=seed,
+        self._init_map(method="gmm", noise=self.noise, latent_dim=data.shape[1] + 1,
+                       dim=x.shape[1], columns=names, seed=seed, codec=codec, schema=schema,
                        settings={"components": k, "max_components": int(self.max_components),
                                  "selection": table})
-        self.mean_, self.scale_ = mean, scale
         self._set_state(gm.weights_, gm.means_, gm.covariances_)
         return self
 
@@ -173,7 +173,7 @@ class GaussianMixtureMap(_mixture.MixtureMap):
         return special.logsumexp(np.stack(parts), axis=0)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**self._scaler_state(), "weights": self.weights_, "means": self.means_,
+        return {"weights": self.weights_, "means": self.means_,
                 "covariances": self.covariances_}
 
     @classmethod
@@ -188,8 +188,9 @@ class GaussianMixtureMap(_mixture.MixtureMap):
         weights = _checks.array(tensors, "weights", (k,)).astype(np.float64)
         if not ((weights > 0).all() and abs(weights.sum() - 1) < 1e-6):
             raise PushforwardError("tensor 'weights' must be positive and sum to 1")
-        means = _checks.array(tensors, "means", (k, m.dim)).astype(np.float64)
-        cov = _checks.array(tensors, "covariances", (k, m.dim, m.dim)).astype(np.float64)
+        d = meta["core_dim"]
+        means = _checks.array(tensors, "means", (k, d)).astype(np.float64)
+        cov = _checks.array(tensors, "covariances", (k, d, d)).astype(np.float64)
         if not np.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-12, atol=0):
             raise PushforwardError("tensor 'covariances' must hold symmetric matrices")
         try:
@@ -201,11 +202,14 @@ class GaussianMixtureMap(_mixture.MixtureMap):
 
 
 def fit_gmm(source, *, noise: str = "normal", latent_dim: int | None = None,
-            seed: int | None = None, time_budget: float | None = None,
+            seed: int | None = None, schema: Schema | None = None,
+            time_budget: float | None = None,
             max_components: int = 64, n_train: int = 20_000) -> GaussianMixtureMap:
     """Fit a :class:`GaussianMixtureMap` to the source's data (or ``n_train`` fresh draws)."""
-    _mixture.check_latent("gmm", source.dim, latent_dim)
+    schema = schema if schema is not None else infer_schema(source)
+    _mixture.check_latent("gmm", schema.encoded_dim, latent_dim)
     seed = 0 if seed is None else seed
     x = source.training_sample(n_train, seed=seed)
     return GaussianMixtureMap(max_components=max_components, noise=noise,
-                              time_budget=time_budget).fit(x, columns=source.columns, seed=seed)
+                              time_budget=time_budget).fit(x, columns=source.columns, seed=seed,
+                                                                   schema=schema)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import _checks
+from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..metrics import pairwise_distances
 from . import mixture as _mixture
@@ -117,18 +118,17 @@ class KernelDensityMap(_mixture.MixtureMap):
         self.noise = noise
 
     def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None,
-            seed: int = 0) -> KernelDensityMap:
+            seed: int = 0, schema: Schema | None = None) -> KernelDensityMap:
         """Standardise, choose the bandwidth and keep the rows as kernel centres."""
-        x, names, mean, scale = _mixture.standardise(x, columns)
-        data = (x - mean) / scale
+        x, names, schema, codec = _mixture.standardise(x, columns, schema)
+        data = codec.encode(x)
         if len(data) > MAX_POINTS:
             rng = np.random.default_rng(np.random.SeedSequence([seed, 16, 3]))
             data = data[rng.choice(len(data), size=MAX_POINTS, replace=False)]
         h, record = select_bandwidth(data, seed=seed)
-        self._init_map(method="kde", noise=self.noise, latent_dim=x.shape[1] + 1,
-                       dim=x.shape[1], columns=names, seed=seed,
+        self._init_map(method="kde", noise=self.noise, latent_dim=data.shape[1] + 1,
+                       dim=x.shape[1], columns=names, seed=seed, codec=codec, schema=schema,
                        settings={"bandwidth": h, "points": len(data), **record})
-        self.mean_, self.scale_ = mean, scale
         self._set_state(data, h)
         return self
 
@@ -152,14 +152,14 @@ class KernelDensityMap(_mixture.MixtureMap):
         return self._density.score_samples(y)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**self._scaler_state(), "points": self.points_}
+        return {"points": self.points_}
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any],
                     tensors: dict[str, np.ndarray]) -> KernelDensityMap:
         m = cls._restore(meta, tensors, ("points",))
         h = _checks.real(m.settings.get("bandwidth"), "settings.bandwidth", 0.0, strict_lo=True)
-        points = _checks.array(tensors, "points", (None, m.dim)).astype(np.float64)
+        points = _checks.array(tensors, "points", (None, meta["core_dim"])).astype(np.float64)
         if len(points) == 0:
             raise PushforwardError("tensor 'points' holds no kernel centre")
         m._set_state(points, h)
@@ -167,13 +167,16 @@ class KernelDensityMap(_mixture.MixtureMap):
 
 
 def fit_kde(source, *, noise: str = "normal", latent_dim: int | None = None,
-            seed: int | None = None, time_budget: float | None = None,
+            seed: int | None = None, schema: Schema | None = None,
+            time_budget: float | None = None,
             n_train: int = 20_000) -> KernelDensityMap:
     """Fit a :class:`KernelDensityMap` to the source's data (or ``n_train`` fresh draws).
 
     ``time_budget`` is accepted like every method's; the fit takes about a second whatever it is.
     """
-    _mixture.check_latent("kde", source.dim, latent_dim)
+    schema = schema if schema is not None else infer_schema(source)
+    _mixture.check_latent("kde", schema.encoded_dim, latent_dim)
     seed = 0 if seed is None else seed
     x = source.training_sample(n_train, seed=seed)
-    return KernelDensityMap(noise=noise).fit(x, columns=source.columns, seed=seed)
+    return KernelDensityMap(noise=noise).fit(x, columns=source.columns, seed=seed,
+                                                                   schema=schema)

@@ -17,17 +17,20 @@ import numpy as np
 from scipy import special
 
 from .. import _checks
+from ..data.codec import Codec, Constant, Standardize, build_codec
+from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..exact import quantile as _quantile
 from ..model import FittedMap
 
 
-def standardise(x: Any, columns: list[str] | None) -> tuple[np.ndarray, list[str], np.ndarray,
-                                                            np.ndarray]:
-    """(x, column names, column means, column standard deviations) of finite, non-constant data."""
+def standardise(x: Any, columns: list[str] | None, schema: Schema | None = None
+                ) -> tuple[np.ndarray, list[str], Schema, Codec]:
+    """(x, column names, schema, codec): the checked data and the codec that sets its constant
+    columns aside and standardises the others (the mixture lives in those units)."""
     x, names = _quantile.as_data(x, columns)
-    _quantile.check_not_constant(x, names)
-    return x, names, x.mean(axis=0), x.std(axis=0)
+    schema = schema if schema is not None else infer_schema(x, names)
+    return x, names, schema, build_codec(schema, x, standardize=True)
 
 
 def check_latent(method: str, dim: int, latent_dim: int | None) -> None:
@@ -45,33 +48,34 @@ def check_latent(method: str, dim: int, latent_dim: int | None) -> None:
 class MixtureMap(FittedMap):
     """Noise (n, d + 1) → a point of a Gaussian mixture fitted in standardised coordinates.
 
-    Subclasses set ``mean_`` and ``scale_`` (the training columns' means and standard
-    deviations) and implement :meth:`_pick` (uniform → component index) and :meth:`_place`
+    The map's codec standardises the modelled columns (and sets constant ones aside);
+    subclasses implement :meth:`_pick` (uniform → component index) and :meth:`_place`
     (component index, standard normals → standardised point), :meth:`_log_density`, and the
     model file's ``_state`` / ``_from_state``.
     """
 
     pointwise = False  # not a smooth one-to-one map: plots and exact-map checks skip it
 
-    mean_: np.ndarray
-    scale_: np.ndarray
-
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        """Map noise (n, d + 1) to data: z₀ picks a component, z₁..z_d the point inside it."""
-        z = self._check_noise(z)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        """Noise (n, d + 1) → a standardised point: z₀ picks a component, z₁..z_d the point."""
         with np.errstate(divide="ignore", over="ignore"):
             u = self.noise_.cdf(z[:, 0])
             g = special.ndtri(z[:, 1:]) if self.noise == "uniform" else z[:, 1:]
-        y = self._place(self._pick(u), g)
-        return y * self.scale_ + self.mean_
+        return self._place(self._pick(u), g)
 
     def log_prob(self, x: Any) -> np.ndarray:
         """Log-density of the fitted mixture at each row of ``x`` (n, d), in nats.
 
-        The density of the standardised point, less Σ log scale (the change of variables).
+        The density of the standardised point, less Σ log scale (the change of variables); a
+        constant column is a point mass, left out of the density (−∞ where a row differs).
         """
         x = self._check_data(x)
-        return self._log_density((x - self.mean_) / self.scale_) - np.log(self.scale_).sum()
+        scale = self.codec_.part(Standardize)
+        out = self._log_density(self.codec_.encode(x)) - np.log(scale.std_).sum()
+        const = self.codec_.part(Constant)
+        if const is not None:
+            out[(x[:, const.columns] != const.values_).any(axis=1)] = -np.inf
+        return out
 
     def _pick(self, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -82,29 +86,23 @@ class MixtureMap(FittedMap):
     def _log_density(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _scaler_state(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean_, "scale": self.scale_}
-
     @classmethod
     def _restore(cls, meta: dict[str, Any], tensors: dict[str, np.ndarray],
                  names: tuple[str, ...]) -> MixtureMap:
-        """A map with the attributes every map has and its scaler, from checked file contents.
+        """A map with the attributes every map has, from checked file contents (the codec, the
+        standardisation, is restored by :func:`pushforward.load`).
 
-        ``names``: the map's own tensors, besides ``mean`` and ``scale``.
+        ``names``: the map's own tensors.
         """
-        _checks.tensor_keys(tensors, ("mean", "scale", *names))
-        if meta["latent_dim"] != meta["dim"] + 1:
-            raise PushforwardError(f"latent_dim {meta['latent_dim']} must be dim + 1 = "
-                                   f"{meta['dim'] + 1} for a mixture map")
+        _checks.tensor_keys(tensors, names)
+        if meta["latent_dim"] != meta["core_dim"] + 1:
+            raise PushforwardError(f"latent_dim {meta['latent_dim']} must be core_dim + 1 = "
+                                   f"{meta['core_dim'] + 1} for a mixture map")
         _checks.mapping(meta["settings"], "settings")
         m = cls.__new__(cls)
         m._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
                     dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
                     settings=meta["settings"])
-        m.mean_ = _checks.array(tensors, "mean", (m.dim,)).astype(np.float64)
-        m.scale_ = _checks.array(tensors, "scale", (m.dim,)).astype(np.float64)
-        if not (m.scale_ > 0).all():
-            raise PushforwardError("tensor 'scale' must be positive")
         return m
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..data import Source, load_source
 from ..data.split import find_split
+from ..data.codec import Compose, Standardize
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
@@ -351,12 +352,14 @@ def _finite_plan(model: FittedMap, data: np.ndarray, n: int, repeats: int,
 
 
 def _scaler(model: FittedMap, source: Source, tr, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    mean, std = getattr(model, "mean_", None), getattr(model, "std_", None)
-    if mean is None or std is None or np.shape(mean) != (source.dim,):
+    """The training rows' column means and deviations: a learned map's own scaler when it
+    covers every column, else the training rows' (the data's when they are unknown)."""
+    codec = getattr(model, "codec_", None)
+    scale = codec.part(Standardize) if isinstance(codec, Compose) else None
+    if scale is None or scale.in_dim != source.dim:
         ref = tr if tr is not None else source.training_sample(20_000, seed=seed + 3)
-        mean, std = ref.mean(axis=0), ref.std(axis=0)
-    std = np.where(np.asarray(std) > 0, std, 1.0)
-    return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        scale = Standardize().fit(ref)
+    return scale.mean_, scale.std_
 
 
 def model_data(model: FittedMap) -> Source:

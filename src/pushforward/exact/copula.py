@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .. import _checks
+from ..data.schema import Schema
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -82,31 +83,34 @@ class GaussianCopula(FittedMap):
         self.noise = noise
         self.knots = knots
 
-    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None) -> GaussianCopula:
-        """Fit the marginals and the normal-score correlation. ``y`` is ignored."""
-        x, names = _quantile.as_data(x, columns)
+    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None,
+            schema: Schema | None = None) -> GaussianCopula:
+        """Fit the marginals and the normal-score correlation; constant columns pass through.
+        ``y`` is ignored."""
+        x, names, schema, codec = _quantile.encoded_data(x, columns, schema)
+        w = codec.encode(x)
         marginals = _quantile.QuantileMap(tails=self.tails, noise="normal",
-                                          knots=self.knots).fit(x, columns=names)
-        corr = np.atleast_2d(np.corrcoef(normal_scores(x), rowvar=False))
-        self._init_map(method="copula", noise=self.noise, latent_dim=x.shape[1],
+                                          knots=self.knots).fit(w)
+        corr = np.atleast_2d(np.corrcoef(normal_scores(w), rowvar=False))
+        self._init_map(method="copula", noise=self.noise, latent_dim=w.shape[1],
                        dim=x.shape[1], columns=names,
-                       settings={"tails": self.tails, "knots": self.knots})
+                       settings={"tails": self.tails, "knots": self.knots}, codec=codec,
+                       schema=schema)
         self._set_state(marginals, corr, np.linalg.cholesky(_positive_definite(corr)))
         return self
 
     def _set_state(self, marginals, corr: np.ndarray, chol: np.ndarray) -> None:
         self.marginals_, self.correlation_, self.cholesky_ = marginals, corr, chol
 
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        z = self._check_noise(z)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
         if self.noise == "uniform":
             z = special.ndtri(z)
         return self.marginals_.inverse_transform(z @ self.cholesky_.T)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
+    def _transform(self, x: np.ndarray) -> np.ndarray:
         from scipy import linalg
 
-        w = self.marginals_.transform(self._check_data(x))
+        w = self.marginals_.transform(x)
         z = linalg.solve_triangular(self.cholesky_, w.T, lower=True).T
         return special.ndtr(z) if self.noise == "uniform" else z
 
@@ -123,10 +127,12 @@ class GaussianCopula(FittedMap):
         _quantile.check_knots(knots)
         m = _icdf.restore(cls(tails=tails, noise=meta["noise"], knots=knots), meta,
                           pointwise=True)
+        core = meta["core_dim"]
         marginals = _quantile.QuantileMap(tails=tails, noise="normal", knots=knots)
-        _icdf.restore(marginals, {**meta, "noise": "normal", "method": "quantile"})
-        marginals._set_state(*_quantile.check_state(tensors, m.dim, tails))
-        m._set_state(marginals, *_check_matrices(tensors, m.dim))
+        _icdf.restore(marginals, {**meta, "noise": "normal", "method": "quantile", "dim": core,
+                                  "core_dim": core, "columns": [f"x{j}" for j in range(core)]})
+        marginals._set_state(*_quantile.check_state(tensors, core, tails))
+        m._set_state(marginals, *_check_matrices(tensors, core))
         return m
 
 
@@ -143,12 +149,14 @@ def _check_matrices(tensors: dict[str, np.ndarray], d: int) -> tuple[np.ndarray,
 
 
 def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
-               seed: int | None = None, tails: str = "extrapolate",
-               n_train: int = 20_000, knots: int | None = None) -> GaussianCopula:
+               seed: int | None = None, schema: Schema | None = None,
+               tails: str = "extrapolate", n_train: int = 20_000,
+               knots: int | None = None) -> GaussianCopula:
     """Fit a :class:`GaussianCopula` to the source's data (or ``n_train`` fresh draws); its
     marginals keep at most ``knots`` points per column (None: every training value)."""
-    _icdf.check_pointwise("copula", source.dim, latent_dim)
+    schema = _icdf.check_pointwise("copula", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    m = GaussianCopula(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns)
+    m = GaussianCopula(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
+                                                                  schema=schema)
     m.seed = seed
     return m

@@ -307,11 +307,11 @@ class InverseCDF(FittedMap):
         self.source_is_noise_ = is_noise
         return self
 
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        return push_between(self._check_noise(z), self.source_, self.target_)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
+        return push_between(z, self.source_, self.target_)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return push_between(self._check_data(x), self.target_, self.source_)
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        return push_between(x, self.target_, self.source_)
 
     def iter_samples(self, n: int, *, seed=None, chunk_size: int = 65536):
         if self.source_is_noise_:
@@ -343,33 +343,43 @@ class InverseCDF(FittedMap):
 def restore(fitted: FittedMap, meta: dict[str, Any], *, pointwise: bool = False) -> FittedMap:
     """Set the attributes every fitted map has from a model file's (checked) metadata.
 
-    ``pointwise`` maps need ``latent_dim == dim``.
+    ``pointwise`` maps need ``latent_dim == core_dim`` (one noise column per modelled one).
     """
-    if pointwise and meta["latent_dim"] != meta["dim"]:
-        raise PushforwardError(f"latent_dim {meta['latent_dim']} must equal dim {meta['dim']} "
-                               "for a pointwise map")
+    if pointwise and meta["latent_dim"] != meta["core_dim"]:
+        raise PushforwardError(f"latent_dim {meta['latent_dim']} must equal core_dim "
+                               f"{meta['core_dim']} for a pointwise map")
     fitted._init_map(method=meta["method"], noise=meta["noise"], latent_dim=meta["latent_dim"],
                      dim=meta["dim"], columns=meta["columns"], seed=meta["seed"],
                      settings=meta["settings"])
     return fitted
 
 
-def check_pointwise(method: str, dim: int, latent_dim: int | None) -> None:
-    """Pointwise exact maps need as many noise dimensions as data dimensions."""
+def check_pointwise(method: str, source, schema, latent_dim: int | None):
+    """The source's schema (``schema``, else inferred); pointwise exact maps need one noise
+    dimension per modelled (non-constant) column."""
+    from ..data.schema import infer_schema
+
+    schema = schema if schema is not None else infer_schema(source)
+    dim = schema.encoded_dim
     if latent_dim is not None and int(latent_dim) != dim:
+        const = len(schema.indices("constant"))
+        which = f" ({schema.dim} columns less {const} constant)" if const else ""
         raise PushforwardError(f"method {method!r} maps each dimension exactly, so latent_dim "
-                               f"must equal the data's dimension {dim}, got {latent_dim}")
+                               f"must equal the data's dimension {dim}{which}, got {latent_dim}")
+    return schema
 
 
 def fit_inverse_cdf(source, *, noise: str = "normal", latent_dim: int | None = None,
-                    seed: int | None = None) -> InverseCDF:
+                    seed: int | None = None, schema=None) -> InverseCDF:
     """The exact map noise → target for a 1-D built-in distribution spec."""
     if source.dist is None or source.dim != 1:
         raise PushforwardError(
             f"method 'inverse-cdf' needs a 1-D distribution spec as its target (e.g. "
             f"'gamma(a=2)'); {source.name!r} is data: use method 'quantile' (empirical "
             f"quantile map) or 'parametric' (fit a scipy family, --family)")
-    check_pointwise("inverse-cdf", 1, latent_dim)
+    if latent_dim is not None and int(latent_dim) != 1:
+        raise PushforwardError(f"method 'inverse-cdf' maps each dimension exactly, so latent_dim "
+                               f"must equal the data's dimension 1, got {latent_dim}")
     m = InverseCDF(source.spec or source.dist, source=noise).fit()
     m.columns, m.seed = list(source.columns), seed
     return m

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats
 
 from .. import _checks
+from ..data.schema import Schema
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -77,15 +78,20 @@ class Parametric(FittedMap):
         self.family = family
         self.noise = noise
 
-    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None) -> Parametric:
-        """Fit the family to each column by maximum likelihood. ``y`` is ignored."""
+    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None,
+            schema: Schema | None = None) -> Parametric:
+        """Fit the family to each column by maximum likelihood; constant columns pass through.
+        ``y`` is ignored."""
         fam = get_family(self.family)
-        x, names = _quantile.as_data(x, columns)
-        _quantile.check_not_constant(x, names)
-        params = [_mle(fam, x[:, j], names[j]) for j in range(x.shape[1])]
-        self._init_map(method="parametric", noise=self.noise, latent_dim=x.shape[1],
+        x, names, schema, codec = _quantile.encoded_data(x, columns, schema)
+        w = codec.encode(x)
+        kept = [names[j] for j in schema.varying]
+        _quantile.check_not_constant(w, kept)
+        params = [_mle(fam, w[:, j], kept[j]) for j in range(w.shape[1])]
+        self._init_map(method="parametric", noise=self.noise, latent_dim=w.shape[1],
                        dim=x.shape[1], columns=names,
-                       settings={"family": fam.name, "params": params})
+                       settings={"family": fam.name, "params": params}, codec=codec,
+                       schema=schema)
         self._set_state(params)
         return self
 
@@ -94,14 +100,12 @@ class Parametric(FittedMap):
         self.params_ = [tuple(p) for p in params]
         self.dists_ = [_icdf.as_dist(fam(*p)) for p in params]
 
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        z = self._check_noise(z)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
         noise = _icdf.as_dist(self.noise_)
         return np.column_stack([_icdf.push_between(z[:, j], noise, d)
                                 for j, d in enumerate(self.dists_)])
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        x = self._check_data(x)
+    def _transform(self, x: np.ndarray) -> np.ndarray:
         noise = _icdf.as_dist(self.noise_)
         return np.column_stack([_icdf.push_between(x[:, j], d, noise)
                                 for j, d in enumerate(self.dists_)])
@@ -114,9 +118,10 @@ class Parametric(FittedMap):
         m = _icdf.restore(cls(fam.name, noise=meta["noise"]), meta, pointwise=True)
         params = s.get("params")
         count = (fam.numargs or 0) + 2
-        if not isinstance(params, list) or len(params) != m.dim or not all(
+        core = meta["core_dim"]
+        if not isinstance(params, list) or len(params) != core or not all(
                 isinstance(p, list) and len(p) == count for p in params):
-            raise PushforwardError(f"settings.params must hold {m.dim} lists of {count} numbers "
+            raise PushforwardError(f"settings.params must hold {core} lists of {count} numbers "
                                    f"({fam.name}'s shapes, loc, scale)")
         for j, p in enumerate(params):
             for i, v in enumerate(p):
@@ -143,11 +148,11 @@ def _mle(fam: stats.rv_continuous, x: np.ndarray, column: str) -> list[float]:
 
 
 def fit_parametric(source, *, noise: str = "normal", latent_dim: int | None = None,
-                   seed: int | None = None, family: str = "norm",
-                   n_train: int = 20_000) -> Parametric:
+                   seed: int | None = None, schema: Schema | None = None,
+                   family: str = "norm", n_train: int = 20_000) -> Parametric:
     """Fit a :class:`Parametric` map to the source's data (or ``n_train`` fresh draws)."""
-    _icdf.check_pointwise("parametric", source.dim, latent_dim)
+    schema = _icdf.check_pointwise("parametric", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    m = Parametric(family, noise=noise).fit(x, columns=source.columns)
+    m = Parametric(family, noise=noise).fit(x, columns=source.columns, schema=schema)
     m.seed = seed
     return m

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from ..data.codec import build_codec
+from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
@@ -32,6 +34,14 @@ def as_data(x: Any, columns: list[str] | None = None) -> tuple[np.ndarray, list[
         r, c = np.argwhere(bad)[0]
         raise PushforwardError(f"row {r}, column {names[c]!r}: {x[r, c]} is not a finite number")
     return x, names
+
+
+def encoded_data(x: Any, columns: list[str] | None, schema: Schema | None):
+    """(data, names, schema, codec): the checked data, its schema (inferred when None) and the
+    codec an exact map fits its core to (constant columns dropped, data units kept)."""
+    x, names = as_data(x, columns)
+    schema = schema if schema is not None else infer_schema(x, names)
+    return x, names, schema, build_codec(schema, x, standardize=False)
 
 
 def check_not_constant(x: np.ndarray, columns: list[str]) -> None:
@@ -140,14 +150,15 @@ class QuantileMap(FittedMap):
         self.noise = noise
         self.knots = knots
 
-    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None) -> QuantileMap:
-        """Sort each column, fit the tails and keep ``knots`` points. ``y`` is ignored."""
+    def fit(self, x: Any, y: Any = None, *, columns: list[str] | None = None,
+            schema: Schema | None = None) -> QuantileMap:
+        """Sort each column, fit the tails and keep ``knots`` points; constant columns pass
+        through. ``y`` is ignored."""
         if self.tails not in TAILS:
             raise PushforwardError(f"unknown tails {self.tails!r}; valid: {', '.join(TAILS)}")
         check_knots(self.knots)
-        x, names = as_data(x, columns)
-        check_not_constant(x, names)
-        q = np.sort(x, axis=0)
+        x, names, schema, codec = encoded_data(x, columns, schema)
+        q = np.sort(codec.encode(x), axis=0)
         lower = np.zeros((2, q.shape[1]))
         upper = np.zeros((2, q.shape[1]))
         if self.tails == "extrapolate":
@@ -156,8 +167,9 @@ class QuantileMap(FittedMap):
                 upper[:, j] = _fit_tail(q[-k - 1:, j])
                 lower[:, j] = _fit_tail(-q[k::-1, j])
         self._init_map(method="quantile", noise=self.noise, latent_dim=q.shape[1],
-                       dim=q.shape[1], columns=names,
-                       settings={"tails": self.tails, "knots": self.knots})
+                       dim=x.shape[1], columns=names,
+                       settings={"tails": self.tails, "knots": self.knots}, codec=codec,
+                       schema=schema)
         p = _positions(len(q), self.tails)
         if self.knots is not None and self.knots < len(q):
             coarse = np.linspace(p[0], p[-1], self.knots)
@@ -174,11 +186,11 @@ class QuantileMap(FittedMap):
         self._knots = [_unique_knots(q[:, j], self.positions_) for j in range(q.shape[1])]
 
     # ------------------------------------------------------------------ the map
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        z = self._check_noise(z)
+    def _inverse(self, z: np.ndarray) -> np.ndarray:
         noise = _icdf.as_dist(self.noise_)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.column_stack([self._column(z[:, j], j, noise) for j in range(self.dim)])
+            return np.column_stack([self._column(z[:, j], j, noise)
+                                    for j in range(self.core_dim)])
 
     def _column(self, z: np.ndarray, j: int, noise) -> np.ndarray:
         u = noise.cdf(z)
@@ -198,13 +210,12 @@ class QuantileMap(FittedMap):
             x[hi] = self.quantiles_[-1, j] + sigma * _excess(t, xi)
         return x
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Map data (n, d) back to noise, inverting :meth:`inverse_transform` (ties: see above)."""
-        x = self._check_data(x)
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        """Encoded data back to noise, inverting :meth:`_inverse` (ties: see above)."""
         noise = _icdf.as_dist(self.noise_)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.column_stack([self._inverse_column(x[:, j], j, noise)
-                                    for j in range(self.dim)])
+                                    for j in range(self.core_dim)])
 
     def _inverse_column(self, x: np.ndarray, j: int, noise) -> np.ndarray:
         v, first, last = self._knots[j]
@@ -248,7 +259,7 @@ class QuantileMap(FittedMap):
         check_knots(knots)
         m = cls(tails=tails, noise=meta["noise"], knots=knots)
         _icdf.restore(m, meta, pointwise=True)
-        m._set_state(*check_state(tensors, m.dim, tails))
+        m._set_state(*check_state(tensors, meta["core_dim"], tails))
         return m
 
 
@@ -301,12 +312,14 @@ def _unique_knots(q: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None,
-                 seed: int | None = None, tails: str = "extrapolate",
-                 n_train: int = 20_000, knots: int | None = None) -> QuantileMap:
+                 seed: int | None = None, schema: Schema | None = None,
+                 tails: str = "extrapolate", n_train: int = 20_000,
+                 knots: int | None = None) -> QuantileMap:
     """Fit a :class:`QuantileMap` to the source's data (or ``n_train`` fresh draws), keeping at
     most ``knots`` points per column (None: every training value)."""
-    _icdf.check_pointwise("quantile", source.dim, latent_dim)
+    schema = _icdf.check_pointwise("quantile", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    m = QuantileMap(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns)
+    m = QuantileMap(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
+                                                               schema=schema)
     m.seed = seed
     return m

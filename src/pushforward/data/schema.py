@@ -1,0 +1,257 @@
+"""What the columns of a data set are: a kind per column, or an event shape for images.
+
+A :class:`Schema` is inferred from the data (:func:`infer_schema`) and can be overridden
+(``categorical=["a"]``, ``integer=["c"]``; on the command line ``--categorical a``,
+``--integer c``). It is saved in the model file, and the codec that turns the data into the
+tensor a method sees (:mod:`pushforward.data.codec`) is built from it: constant columns pass
+through every map unchanged, the others are modelled.
+
+Kinds:
+    continuous: real numbers.
+    integer: whole numbers (every value integral).
+    categorical: a finite set of labels (``categories``), strings or numbers.
+    constant: one value in every row (``value``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import PushforwardError
+
+KINDS = ("continuous", "integer", "categorical", "constant")
+
+#: Rows drawn from a sampler (a built-in target, a distribution spec) to infer its schema.
+SAMPLER_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name and kind (``categories`` for categorical, ``value`` for constant).
+
+    Example:
+        >>> Column("sex", "categorical", categories=("f", "m")).width
+        2
+    """
+
+    name: str
+    kind: str = "continuous"
+    categories: tuple | None = None
+    value: Any = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise PushforwardError(f"column {self.name!r}: unknown kind {self.kind!r}; "
+                                   f"valid: {', '.join(KINDS)}")
+
+    @property
+    def width(self) -> int:
+        """Columns this one takes in the encoded tensor: 0 constant, k one-hot, else 1."""
+        if self.kind == "constant":
+            return 0
+        return len(self.categories or ()) if self.kind == "categorical" else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.categories is not None:
+            d["categories"] = [_plain(c) for c in self.categories]
+        if self.kind == "constant":
+            d["value"] = _plain(self.value)
+        return d
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The columns of a data set, in order; ``event_shape`` (C, H, W) when rows are images.
+
+    Example:
+        >>> s = Schema((Column("x0", "constant", value=0.0), Column("x1"), Column("x2")))
+        >>> s.summary()
+        '2 continuous, 1 constant (x0)'
+        >>> s.varying, s.encoded_dim
+        ([1, 2], 2)
+        >>> Schema.from_dict(s.to_dict()) == s
+        True
+    """
+
+    columns: tuple[Column, ...]
+    event_shape: tuple[int, ...] | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def dim(self) -> int:
+        return len(self.columns)
+
+    def indices(self, kind: str) -> list[int]:
+        """Positions of the columns of ``kind``."""
+        return [j for j, c in enumerate(self.columns) if c.kind == kind]
+
+    @property
+    def varying(self) -> list[int]:
+        """Positions of the columns a map models (every kind but constant)."""
+        return [j for j, c in enumerate(self.columns) if c.kind != "constant"]
+
+    @property
+    def encoded_dim(self) -> int:
+        """The dimension of the encoded tensor the core map sees."""
+        return sum(c.width for c in self.columns)
+
+    def check_modelled(self) -> None:
+        """Raise when every column is constant: there is nothing for a map to model."""
+        if self.encoded_dim == 0:
+            shown = ", ".join(f"{c.name} = {c.value}" for c in self.columns[:4])
+            more = ", …" if self.dim > 4 else ""
+            raise PushforwardError(f"every column is constant ({shown}{more}): there is nothing "
+                                   "to model")
+
+    def summary(self) -> str:
+        """One short line: counts per kind, naming the columns of the rarer kinds."""
+        parts = []
+        for kind in KINDS:
+            cols = [c.name for c in self.columns if c.kind == kind]
+            if not cols:
+                continue
+            text = f"{len(cols)} {kind}"
+            if kind != "continuous" and len(cols) <= 5:
+                text += f" ({', '.join(cols)})"
+            elif kind != "continuous":
+                text += f" ({', '.join(cols[:4])}, …)"
+            parts.append(text)
+        if self.event_shape:
+            parts.append("images " + "×".join(str(s) for s in self.event_shape))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [c.to_dict() for c in self.columns],
+                "event_shape": list(self.event_shape) if self.event_shape else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schema:
+        """The schema of :meth:`to_dict` (as a model file holds it; checked, one-line errors)."""
+        cols = d.get("columns")
+        if not isinstance(cols, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("name"), str) for c in cols):
+            raise PushforwardError("schema.columns must be a list of named columns")
+        columns = []
+        for c in cols:
+            cats = c.get("categories")
+            if cats is not None and not isinstance(cats, list):
+                raise PushforwardError(f"schema: column {c['name']!r}: categories must be a list")
+            columns.append(Column(c["name"], c.get("kind"),
+                                  categories=tuple(cats) if cats is not None else None,
+                                  value=c.get("value")))
+        shape = d.get("event_shape")
+        if shape is not None and not (isinstance(shape, list) and all(
+                isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+            raise PushforwardError("schema.event_shape must be a list of positive integers")
+        return cls(tuple(columns), tuple(shape) if shape else None)
+
+
+def infer_schema(data: Any, columns: Sequence[str] | None = None, *,
+                 categorical: Iterable[str] | None = None, integer: Iterable[str] | None = None,
+                 event_shape: Sequence[int] | None = None) -> Schema:
+    """The schema of ``data``: a :class:`~pushforward.data.source.Source`, an array or a frame.
+
+    A column with one distinct value is constant; strings, booleans and pandas categories are
+    categorical; numbers that are all whole are integer; other numbers continuous. A sampler
+    (a built-in target, a spec) is inferred from ``SAMPLER_ROWS`` draws with a fixed seed.
+
+    Arguments:
+        data: the data (rows × columns).
+        columns: the column names (default: the Source's or frame's, else x0, x1, ...).
+        categorical: columns to treat as categorical (their distinct values are the categories).
+        integer: columns to treat as integer (every value must be whole).
+        event_shape: (C, H, W) when each row is an image (a Source's ``image_shape`` otherwise).
+
+    Raises:
+        PushforwardError: an override names an unknown column, a column twice, or an
+            ``integer`` column holds a value that is not whole.
+
+    Example:
+        >>> x = np.array([[0.0, 1.5, 2.0], [0.0, 2.5, 3.0], [0.0, 0.1, 7.0]])
+        >>> infer_schema(x).summary()
+        '1 continuous, 1 integer (x2), 1 constant (x0)'
+        >>> infer_schema(x, categorical=["x2"]).columns[2].categories
+        (2.0, 3.0, 7.0)
+    """
+    values, names, shape = _table(data, columns)
+    categorical, integer = list(categorical or ()), list(integer or ())
+    for name in [*categorical, *integer]:
+        if name not in names:
+            raise PushforwardError(f"no column {name!r} to override; columns: "
+                                   f"{', '.join(map(str, names))}")
+    both = set(categorical) & set(integer)
+    if both:
+        raise PushforwardError(f"column {sorted(both)[0]!r} is named both categorical and "
+                               "integer; choose one")
+    cols = tuple(_infer_column(str(n), v, n in categorical, n in integer)
+                 for n, v in zip(names, values, strict=True))
+    shape = tuple(int(s) for s in event_shape) if event_shape is not None else shape
+    return Schema(cols, shape or None)
+
+
+def _table(data: Any, columns: Sequence[str] | None) -> tuple[list, list[str], tuple | None]:
+    """(a 1-D array per column, names, event shape or None) of a Source, frame or array."""
+    from .source import Source
+
+    shape = None
+    if isinstance(data, Source):
+        names = list(columns or data.columns)
+        x = data.data if data.data is not None else data.draw(
+            SAMPLER_ROWS, seed=np.random.default_rng(np.random.SeedSequence([SAMPLER_ROWS])))
+        image = data.meta.get("image_shape")
+        if image:  # grayscale images (H, W) or colour (C, H, W)
+            shape = (1, *image) if len(image) == 2 else tuple(image)
+        return [x[:, j] for j in range(x.shape[1])], names, shape
+    if type(data).__module__.startswith("pandas"):
+        names = list(columns or [str(c) for c in data.columns])
+        return [data.iloc[:, j].to_numpy() for j in range(data.shape[1])], names, None
+    x = np.asarray(data)
+    x = x[:, None] if x.ndim == 1 else x
+    names = list(columns or [f"x{j}" for j in range(x.shape[1])])
+    return [x[:, j] for j in range(x.shape[1])], names, None
+
+
+def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool) -> Column:
+    numeric = v.dtype.kind in "iuf"
+    rows = np.flatnonzero(~_missing(v))
+    present = v[rows]
+    uniques = _uniques(present)
+    if len(uniques) == 1:  # a fact of the data, whatever an override says
+        return Column(name, "constant", value=_plain(uniques[0]))
+    if categorical or not numeric:
+        return Column(name, "categorical", categories=tuple(_plain(u) for u in uniques))
+    whole = np.isfinite(present) & (present == np.round(present))
+    if integer and not whole.all():
+        r = int(np.flatnonzero(~whole)[0])
+        raise PushforwardError(f"column {name!r} is named integer but row {rows[r]} holds "
+                               f"{_plain(present[r])!r}")
+    return Column(name, "integer" if whole.all() and len(present) else "continuous")
+
+
+def _missing(v: np.ndarray) -> np.ndarray:
+    if v.dtype.kind == "f":
+        return np.isnan(v)
+    if v.dtype.kind == "O":
+        return np.array([x is None or (isinstance(x, float) and x != x) for x in v], dtype=bool)
+    return np.zeros(len(v), dtype=bool)
+
+
+def _uniques(v: np.ndarray) -> list:
+    if v.dtype.kind == "O":  # mixed Python objects: sort by text so numbers and strings mix
+        seen = {x: None for x in v.tolist()}
+        return sorted(seen, key=lambda x: (type(x).__name__, str(x)))
+    return list(np.unique(v))
+
+
+def _plain(x: Any) -> Any:
+    """A JSON-friendly Python scalar from a numpy one."""
+    return x.item() if isinstance(x, np.generic) else x

@@ -1,0 +1,111 @@
+"""The data contract: schemas inferred and saved, codecs that invert, constant columns that pass
+through every method exactly."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import pushforward
+from pushforward.cli import app
+from pushforward.data import load_source
+from pushforward.data.codec import (
+    Compose,
+    Constant,
+    Standardize,
+    build_codec,
+    codec_from_state,
+)
+from pushforward.data.schema import Column, Schema, infer_schema
+from pushforward.errors import PushforwardError
+
+
+def test_inference_finds_each_kind():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=50), np.full(50, 2.0), rng.integers(0, 9, 50),
+                         rng.normal(size=50)])
+    s = infer_schema(x, ["a", "b", "c", "d"])
+    assert [c.kind for c in s.columns] == ["continuous", "constant", "integer", "continuous"]
+    assert s.columns[1].value == 2.0 and s.varying == [0, 2, 3] and s.encoded_dim == 3
+    assert s.summary() == "2 continuous, 1 integer (c), 1 constant (b)"
+
+
+def test_inference_of_strings_booleans_and_overrides():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"sp": ["a", "b", "a", None], "ok": [True, False, True, True],
+                          "n": [1.0, 2.0, 2.0, 3.0]})
+    s = infer_schema(frame, categorical=["n"])
+    assert s.columns[0] == Column("sp", "categorical", categories=("a", "b"))
+    assert s.columns[1].categories == (False, True)
+    assert s.columns[2].categories == (1.0, 2.0, 3.0)
+    with pytest.raises(PushforwardError, match="'n' is named both"):
+        infer_schema(frame, categorical=["n"], integer=["n"])
+    with pytest.raises(PushforwardError, match="no column 'zz'.*sp, ok, n"):
+        infer_schema(frame, integer=["zz"])
+
+
+def test_schema_round_trips_through_json():
+    s = infer_schema(load_source("digits"))
+    assert s.event_shape == (1, 8, 8) and s.indices("constant") == [0, 32, 39]
+    assert Schema.from_dict(s.to_dict()) == s
+
+
+def test_codec_round_trip_and_state():
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.gamma(2.0, 3.0, 100), np.full(100, -1.25), rng.normal(5, 0.1, 100)])
+    c = build_codec(infer_schema(x), x, standardize=True)
+    y = c.encode(x)
+    assert y.shape == (100, 2)
+    assert np.allclose(y.mean(0), 0) and np.allclose(y.std(0), 1)
+    assert np.allclose(c.decode(y), x, rtol=1e-12) and (c.decode(y)[:, 1] == -1.25).all()
+    back = codec_from_state(c.config(), c.state_dict())
+    assert np.array_equal(back.decode(y), c.decode(y))
+    # decode is affine: its derivative scales each modelled column, leaves constants at 0
+    v = rng.normal(size=(4, 2))
+    assert np.allclose(c.decode_tangent(v), c.decode(y[:4] + v) - c.decode(y[:4]))
+
+
+def test_compose_applies_parts_in_order():
+    x = np.array([[1.0, 4.0, 0.0], [3.0, 8.0, 0.0]])
+    c = Compose([Constant([2]), Standardize()]).fit(x)
+    assert c.encode(x).tolist() == [[-1.0, -1.0], [1.0, 1.0]]
+    assert (c.in_dim, c.out_dim) == (3, 2)
+
+
+def test_categorical_columns_are_refused_in_one_line():
+    x = np.column_stack([np.arange(6.0), [0, 1, 0, 1, 2, 2]])
+    with pytest.raises(PushforwardError, match="'x1' is categorical"):
+        build_codec(infer_schema(x, categorical=["x1"]), x, standardize=False)
+
+
+def test_fit_records_schema_and_codec_in_the_model_file(tmp_path):
+    x = np.column_stack([np.random.default_rng(0).normal(size=300), np.full(300, 7.0)])
+    m = pushforward.fit(x, seed=0)
+    assert m.method == "quantile"  # one modelled column: auto picks the 1-D map
+    loaded = pushforward.load(m.save(tmp_path / "m"))
+    assert loaded.schema == m.schema and loaded.core_dim == 1
+    assert np.array_equal(loaded.sample(100, seed=2), m.sample(100, seed=2))
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("method,flags", [
+    ("auto", []), ("copula", []),
+    ("sliced-js", ["--steps", "3", "--width", "8", "--depth", "1", "--batch-size", "64"]),
+    ("flow-matching", ["--steps", "3", "--width", "8", "--depth", "1", "--batch-size", "64"]),
+])
+def test_digits_blank_pixels_come_out_as_they_went_in(tmp_path, method, flags):
+    model, out = tmp_path / "m", tmp_path / "s.npy"
+    r = runner.invoke(app, ["fit", "digits", "--method", method, "--out", str(model),
+                            "--seed", "0", "--threads", "1", *flags]
+                      if flags else ["fit", "digits", "--method", method, "--out", str(model),
+                                     "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    assert "3 constant (px0, px32, px39)" in r.stdout
+    r = runner.invoke(app, ["sample", str(model), "-n", "200", "--out", str(out), "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    s = np.load(out)
+    data = load_source("digits").data
+    blank = np.flatnonzero(data.min(0) == data.max(0))
+    assert s.shape == (200, 64) and (s[:, blank] == data[0, blank]).all()
+    assert (s.std(0) > 0).sum() > 50  # the other pixels are modelled (some are rarely inked)
