@@ -16,6 +16,7 @@ import numpy as np
 from rich.console import Console
 
 from .data.noise import get_noise
+from .story import steps_text
 from .writers import write_samples
 
 #: rows of step 1's samples written to CSV, whatever the number mapped
@@ -162,7 +163,7 @@ def step3_learned(*, budget: float, console: Console) -> dict[str, float]:
             seed=0)
     dt = time.perf_counter() - t0
     e = exact_map_error(m.inverse_transform, stats.norm.ppf, get_noise("uniform"))
-    console.print(f"trained {m.info['steps']:,} steps in {dt:.1f} s; over u ∈ [0.01, 0.99]: "
+    console.print(f"trained {steps_text(m.info['steps'])} in {dt:.1f} s; over u ∈ [0.01, 0.99]: "
                   f"max |G(u) − Φ⁻¹(u)| = {e['max']:.4f}, mean = {e['mean']:.4f}")
     return {**e, "seconds": dt, "model": m}
 
@@ -200,7 +201,7 @@ def step4_2d(*, budget: float, n: int, console: Console) -> dict:
         colour = "red" if r["result"].startswith("failed") else "green"
         console.print(f"{method:<14} ed_ratio {r['ed_ratio']:6.2f}   modes "
                       f"{cov.covered}/{cov.modes}, high-quality {cov.high_quality:.0%}   "
-                      f"({r['steps']:,} steps, {dt:.0f} s)   [{colour}]{r['result']}[/]",
+                      f"({steps_text(r['steps'])}, {dt:.0f} s)   [{colour}]{r['result']}[/]",
                       highlight=False)
         results[method] = r
     console.print("ed_ratio 1.0 = as close to held-out data as real data of the same size; "
@@ -215,11 +216,13 @@ def run_result(cov, steps: int) -> str:
         >>> from pushforward.metrics import Coverage
         >>> run_result(Coverage(covered=3, modes=8, high_quality=0.4), 1234)
         'failed: 3/8 modes after 1,234 steps'
+        >>> run_result(Coverage(covered=0, modes=8, high_quality=0.0), 1)
+        'failed: 0/8 modes after 1 step'
         >>> run_result(Coverage(covered=8, modes=8, high_quality=0.9), 5000)
         'ok'
     """
     if cov.covered < cov.modes:
-        return f"failed: {cov.covered}/{cov.modes} modes after {steps:,} steps"
+        return f"failed: {cov.covered}/{cov.modes} modes after {steps_text(steps)}"
     return "ok"
 
 

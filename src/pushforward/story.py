@@ -16,6 +16,16 @@ import numpy as np
 from . import _io
 
 
+def steps_text(steps: int) -> str:
+    """A step count for people.
+
+    Example:
+        >>> steps_text(1), steps_text(1234)
+        ('1 step', '1,234 steps')
+    """
+    return f"{steps:,} step{'' if steps == 1 else 's'}"
+
+
 def _img(data: bytes, mime: str, caption: str) -> str:
     b64 = base64.b64encode(data).decode("ascii")
     return (f'<figure><img src="data:{mime};base64,{b64}" alt="{html.escape(caption)}">'
@@ -94,8 +104,8 @@ def write_story(path: str | os.PathLike, figures: dict[str, Any]) -> Path:
             grids[name] = field_on_grid(m, (-2, 2, -2, 2), 17)
         cov = r["coverage"]
         rows.append([name, f"{r['ed_ratio']:.2f}", f"{cov.covered}/{cov.modes}",
-                     f"{cov.high_quality:.0%}", f"{r['steps']:,} steps in {r['seconds']:.0f} s",
-                     r["result"]])
+                     f"{cov.high_quality:.0%}",
+                     f"{steps_text(r['steps'])} in {r['seconds']:.0f} s", r["result"]])
     parts += ["<h2>4. A 2-D target: three ways to learn it</h2>",
               "<p>The WGAN-GP toy <code>8gaussians</code>, learned by the note's divergence "
               "made sliced (<code>sliced-js</code>), by an adversarial critic "
