@@ -3,7 +3,7 @@
 Measures, each as the median of ``--repeats`` fresh processes:
 
 - ``import pushforward``: the total of ``python -X importtime -c "import pushforward"``;
-- ``pushforward --help``;
+- ``pushforward --help``, ``pushforward fit --help`` and ``pushforward list``;
 - ``pushforward sample MODEL -n 1`` on a quantile model fitted on 2,000 gamma values (drawing one
   row: nearly all of it is start-up), and the same on a 3-column copula.
 
@@ -74,6 +74,8 @@ def main() -> None:
         rows = [("import pushforward (-X importtime total)", (import_total(env, args.repeats),
                                                              None)),
                 ("pushforward --help", median_of(cli + ["--help"], env, args.repeats)),
+                ("pushforward fit --help", median_of(cli + ["fit", "--help"], env, args.repeats)),
+                ("pushforward list", median_of(cli + ["list"], env, args.repeats)),
                 ("pushforward sample QUANTILE -n 1",
                  median_of(cli + ["sample", f"{d}/q", "-n", "1"], env, args.repeats)),
                 ("pushforward sample COPULA -n 1",
