@@ -23,5 +23,6 @@ def all_registries() -> dict[str, list[tuple[str, str]]]:
         ],
         "losses (each is also a learned method)": LOSSES.describe(),
         "networks (--net)": NETS.describe(),
-        "metrics (pushforward evaluate)": METRICS.describe(),
+        "metrics (pushforward evaluate; how each is measured: docs/measures.md)":
+            METRICS.describe(),
     }
