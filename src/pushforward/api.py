@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ def fit(
         method, why = choose_method(source, schema)
     fitter = race if method == "auto" else METHODS.get(method)  # auto: d ≥ 2, a race
     seed = as_seed(seed)
+    distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1  # one rank of a torchrun
+    if distributed:  # every rank splits and trains with rank 0's seed
+        from .train.distributed import current
+
+        seed = current().agree(seed)
     share = _holdout_share(options)
     split = split_source(source, share, seed)  # every method fits the training rows only
     _check_options(method, fitter, options, why)
@@ -130,6 +136,8 @@ def fit(
         fitted.info["frame"] = True  # sample() returns a DataFrame with the same columns
     if why:
         fitted.info.setdefault("auto", why)  # a race writes its own, with the winner
+    if distributed and not current().is_main:  # rank 0 checks and writes the model
+        return fitted
     from .evaluation.verdict import closing_check
 
     fitted.info["holdout"] = closing_check(fitted, source, split, seed)

@@ -221,13 +221,24 @@ def fit(
                                         "run's checkpoint in --out.")] = False,
     keep_checkpoint: Annotated[bool, typer.Option(help="Learned: keep checkpoint.safetensors "
                                                   "in --out after a successful run.")] = False,
+    nproc: Annotated[int | None, typer.Option(help="Learned: train in N processes on this "
+                                              "machine (torch.distributed.run: gloo on CPU, "
+                                              "NCCL with one GPU each); see "
+                                              "docs/distributed.md.")] = None,
 ) -> None:
     """Fit a map from noise to DATA and save it."""
+    if nproc is not None and nproc < 1:
+        raise PushforwardError(f"--nproc must be at least 1, got {nproc}")
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet inside torchrun
+        from .train.distributed import launch
+
+        raise typer.Exit(launch(nproc))
     from . import api
     from .auto import leaderboard_lines
     from .data import load_source
     from .model import CHECKPOINT_FILE
 
+    rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks and saves
     _check_out(out_path, force=force, resume=resume)
     flags = {"tails": tails, "knots": knots, "family": family, "steps": steps,
              "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
@@ -240,12 +251,14 @@ def fit(
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
     start = (f"resuming the run in {out_path} with its recorded settings" if resume
              else _start_line(source, method, options))
-    if start:  # learned runs only: an exact fit ends before anyone waits for it
+    if start and rank0:  # learned runs only: an exact fit ends before anyone waits for it
         err.print(start, highlight=False, markup=False)
     fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
                      categorical=_split(categorical), integer=_split(integer),
                      out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
                      **options)
+    if not rank0:
+        return
     if fitted.schema is not None:
         out.print(f"schema: {fitted.schema.summary()}")
     if "auto" in fitted.info:

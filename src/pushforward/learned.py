@@ -378,7 +378,10 @@ def fit_learned(
             ``config.holdout``, by the same rule.
         schema: the data's schema (None: inferred from ``source``).
     """
-    device = config.torch_device()
+    from .train.distributed import current
+
+    strategy = current()  # one process, or one rank of a torchrun
+    device = strategy.device(config.torch_device())
     dtype = getattr(torch, config.dtype)
     if config.steps is None and config.time_budget is None:
         config = config.replace(time_budget=DEFAULT_TIME_BUDGET)
@@ -387,15 +390,16 @@ def fit_learned(
         torch.set_num_threads(config.threads)
     try:
         return _fit(source, objective, method=method, noise=noise, latent_dim=latent_dim,
-                    seed=seed, config=config, out=out, resume=resume, console=console,
-                    on_step=on_step, device=device, dtype=dtype, held=held,
+                    seed=seed, config=config, out=out, resume=resume,
+                    console=console if strategy.is_main else None, on_step=on_step,
+                    device=device, dtype=dtype, held=held, strategy=strategy,
                     schema=schema if schema is not None else infer_schema(source))
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
-         on_step, device, dtype, held, schema) -> LearnedMap:
+         on_step, device, dtype, held, schema, strategy) -> LearnedMap:
     if held is None:
         split = split_source(source, config.holdout, seed)
         source, held = split.train, split.held
@@ -456,7 +460,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                    resume=resume and start is None, console=console, on_step=on_step,
                    meta={"method": method, "seed": seed, "noise": noise,
                          "latent_dim": latent_dim, **_jsonable(settings)},
-                   start=start)
+                   start=start, strategy=strategy)
     fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec)
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings, codec=codec,

@@ -57,6 +57,11 @@ class Objective:
         """The loop's learning-rate factor for the coming step (its one cosine schedule, from 1
         down to ``lr_end``); an objective with its own optimiser scales its rate by it."""
 
+    def set_reduce(self, reduce) -> None:
+        """A distributed run's ``reduce(tensor, op)`` hook (:mod:`pushforward.train.distributed`),
+        for losses that combine their statistics across ranks (the histogram losses); the
+        others ignore it, and the run optimises the mean of the ranks' losses."""
+
     def push(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
         """Map noise to (standardised) data with ``generator``."""
         return generator(z)

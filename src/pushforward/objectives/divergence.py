@@ -54,6 +54,8 @@ class Divergence(Objective):
         params = inspect.signature(self.fn).parameters
         self._takes_generator = "generator" in params
         self._takes_progress = "progress" in params
+        self._takes_reduce = "reduce" in params
+        self._reduce = None
 
     def batch_size(self, dim: int) -> int:
         # In d > 1 more steps beat bigger batches within a time budget (measured on the 2-D toys)
@@ -71,9 +73,14 @@ class Divergence(Objective):
         # 2e-2 to the end, some runs drifted off a good fit (moons 1.27 at 5 s, 3.4 at 30 s).
         return 0.005 if dim == 2 and self.name in _LR_2D else super().lr_end(dim)
 
+    def set_reduce(self, reduce) -> None:
+        self._reduce = reduce if self._takes_reduce else None
+
     def loss(self, generator: nn.Module, z: torch.Tensor, y: torch.Tensor, *,
              rng: torch.Generator, progress: float) -> torch.Tensor:
         extra: dict[str, Any] = {}
+        if self._reduce is not None:  # the union of the ranks' batches (histogram losses)
+            extra["reduce"] = self._reduce
         if self._takes_generator:
             extra["generator"] = rng
         if self._takes_progress:

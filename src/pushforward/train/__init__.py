@@ -28,7 +28,9 @@ guard); :mod:`.callbacks` owns the rest, once. :func:`train` puts them together:
   weights of an uninterrupted one (CPU);
 - a NaN/inf guard that stops with a clear message and keeps the last good checkpoint;
 - at most :data:`MAX_SNAPSHOTS` samples taken during training, for the animation;
-- a rich progress bar on a terminal, quiet in logs.
+- a rich progress bar on a terminal, quiet in logs;
+- many processes (torchrun): a strategy from :mod:`.distributed`; validation, snapshots,
+  progress and checkpoints on rank 0 only.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from .callbacks import (
     Validation,
     validation_noise,
 )
+from .distributed import Single
 from .loop import DIVERGED, Callback, Loop, LoopSettings, lr_factor, step_generator
 
 __all__ = ["train", "History", "LoopSettings", "TrainResult", "Loop", "Callback",
@@ -108,6 +111,7 @@ def train(
     on_step: Callable[[int], None] | None = None,
     meta: dict[str, Any] | None = None,
     start: tuple[int, float] | None = None,
+    strategy: Single | None = None,
 ) -> TrainResult:
     """Train ``generator`` on ``objective`` until a budget ends or validation stops improving.
 
@@ -125,6 +129,9 @@ def train(
         meta: JSON settings stored in the checkpoint and checked on resume.
         start: (steps, seconds) of a finished run whose weights ``generator`` already holds:
             training counts on from there (a run extended from its model file).
+        strategy: one process (None) or many (:mod:`.distributed`): on ranks other than 0
+            only the core and the EMA run (no validation, progress, snapshots or
+            checkpoints), and every rank starts from rank 0's state (a resumed one included).
 
     Returns:
         :class:`TrainResult`; its generator holds the final EMA weights, or the best validated
@@ -138,16 +145,21 @@ def train(
     history, snaps = LossHistory(), Snapshots()
     ckpt = (Checkpoint(checkpoint_dir / CHECKPOINT, s.checkpoint_every, meta)
             if checkpoint_dir is not None else None)
+    strategy = strategy or Single()
     callbacks: list[Callback] = [ema, history, val, snaps, Progress(console)]
     callbacks += [OnStep(on_step)] if on_step is not None else []
     callbacks += [ckpt] if ckpt is not None else []
-    loop = Loop(objective, generator, noise=noise, batch=batch, settings=s, callbacks=callbacks)
+    if not strategy.is_main:  # rank 0 validates, shows and saves for all; every rank holds
+        callbacks = [cb for cb in callbacks if isinstance(cb, EMA | OnStep)]  # the same EMA
+    loop = Loop(objective, generator, noise=noise, batch=batch, settings=s, callbacks=callbacks,
+                strategy=strategy)
     if start is not None:
         loop.continue_from(*start)
-    if resume:
+    if resume and strategy.is_main:
         if ckpt is None:
             raise PushforwardError("checkpoint: nothing to resume from (no checkpoint folder)")
         ckpt.restore(loop)
+    strategy.prepare(loop)
     stopped = loop.run()
     if stopped == DIVERGED:
         step, lv = loop.diverged

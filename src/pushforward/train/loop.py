@@ -5,9 +5,11 @@ steps Adam, then triggers the callbacks (:mod:`pushforward.train.callbacks`), wh
 everything else (EMA, validation and early stopping, snapshots, progress, checkpoints).
 
 Two rules keep the loop ready for many processes: every step's randomness comes from
-``SeedSequence([seed, step])`` (:func:`step_generator`), and the decision to stop is taken in
-one place, :meth:`Loop.should_stop`, between steps, from values a distributed strategy can
-broadcast (the budget fraction, a NaN, a callback's request, a held Ctrl-C).
+``SeedSequence([seed, step])`` (:func:`step_generator`; ``[seed, step, rank]`` on rank r of a
+distributed run), and the decision to stop is taken in one place, :meth:`Loop.should_stop`,
+between steps. A strategy (:mod:`pushforward.train.distributed`) takes part at those points
+only: which rows a rank draws, gradients averaged before each optimiser step, the logged loss
+averaged, and the stop decision shared.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from ..objectives import Objective
+from .distributed import Single
 
 DIVERGED = "diverged"
 INTERRUPTED = "interrupted"
@@ -58,9 +61,14 @@ def lr_factor(progress: float, lr_end: float) -> float:
     return lr_end + (1 - lr_end) * (0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def step_generator(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """The torch generator for one step: depends only on (seed, step), so resume is exact."""
-    state = np.random.SeedSequence([seed, step]).generate_state(2, dtype=np.uint64)
+def step_generator(seed: int, step: int, device: torch.device | str = "cpu",
+                   rank: int | None = None) -> torch.Generator:
+    """The torch generator for one step: depends only on (seed, step), so resume is exact.
+
+    ``rank``: a distributed run's rank, whose batches differ from every other rank's.
+    """
+    key = [seed, step] if rank is None else [seed, step, rank]
+    state = np.random.SeedSequence(key).generate_state(2, dtype=np.uint64)
     g = torch.Generator(device=device)
     g.manual_seed(int(state[0] >> np.uint64(1)))
     return g
@@ -99,8 +107,10 @@ class Loop:
     def __init__(self, objective: Objective, generator: nn.Module, *,
                  noise: Callable[[int, torch.Generator], torch.Tensor],
                  batch: Callable[[int, torch.Generator], torch.Tensor],
-                 settings: LoopSettings, callbacks: Sequence[Callback] = ()):
+                 settings: LoopSettings, callbacks: Sequence[Callback] = (),
+                 strategy: Single | None = None):
         self.objective, self.generator, self.settings = objective, generator, settings
+        self.strategy = strategy or Single()
         self.noise, self.batch, self.callbacks = noise, batch, list(callbacks)
         self.device = next(generator.parameters()).device
         self.opt = torch.optim.Adam(generator.parameters(), lr=settings.lr,
@@ -124,13 +134,21 @@ class Loop:
 
         It also fixes ``frac`` for the next step (learning rate, the objective's progress).
         """
-        self.frac = self.budget_fraction()
-        if self._held is not None and self._held.pending:
-            return INTERRUPTED
-        if self.diverged is not None:
-            return DIVERGED
+        frac = self.budget_fraction()
         requests = [cb.stop_reason for cb in self.callbacks if cb.stop_reason]
-        return requests[0] if requests else "budget" if self.frac >= 1.0 else None
+        reason = requests[0] if requests else "budget" if frac >= 1.0 else None
+        # many processes: rank 0's budget and requests, any rank's Ctrl-C or NaN
+        self.frac, stop, held, diverged = self.strategy.share(
+            frac, reason is not None, self.interrupt_pending(), self.diverged is not None)
+        if held:
+            return INTERRUPTED
+        if diverged:
+            return DIVERGED
+        return (reason or "stopped by rank 0") if stop else None
+
+    def interrupt_pending(self) -> bool:
+        """Whether a Ctrl-C is held, to be acted on between steps."""
+        return self._held is not None and self._held.pending
 
     def train_step(self) -> None:
         """Fetch → forward → backward → step; a non-finite loss leaves the weights untouched."""
@@ -138,10 +156,11 @@ class Loop:
         for g in self.opt.param_groups:
             g["lr"] = s.lr * f
         self.objective.set_lr_factor(f)  # critics follow the same schedule
-        rng = step_generator(s.seed, self.step, self.device)
-        z, y = self.noise(s.batch_size, rng), self.batch(s.batch_size, rng)
+        rng = step_generator(s.seed, self.step, self.device, rank=self.strategy.seed_rank)
+        n = self.strategy.rows(s.batch_size)
+        z, y = self.noise(n, rng), self.batch(n, rng)
         loss = self.objective.loss(self.generator, z, y, rng=rng, progress=self.frac)
-        lv = float(loss.detach())
+        lv = self.strategy.mean(float(loss.detach()))  # NaN on one rank: NaN on all
         if not math.isfinite(lv):
             self.diverged = (self.step, lv)
             return
