@@ -40,12 +40,12 @@ def measure(spec: str, m: int, knots: list[int], seeds: int, folder: Path) -> di
     out: dict = {"full": [], "size_full": 0, **{k: [] for k in knots}}
     for s in range(seeds):
         x = source.draw(m, seed=s)
-        full = pushforward.fit(x, method="quantile", seed=s)
+        full = pushforward.fit(x, method="quantile", seed=s, holdout=0)
         grid = np.sort(np.concatenate([grid0, full.quantiles_[:, 0]]))
         out["full"].append(ks_to(full, grid, source.dist.cdf(grid)))
         out["size_full"] = full.save(folder / f"full-{s}").stat().st_size
         for k in knots:
-            small = pushforward.fit(x, method="quantile", seed=s, knots=k)
+            small = pushforward.fit(x, method="quantile", seed=s, knots=k, holdout=0)
             g = np.sort(np.concatenate([grid, small.quantiles_[:, 0]]))
             exact = ks_to(small, g, source.dist.cdf(g))
             # G_full − G_small: both exact cdfs on the same points
