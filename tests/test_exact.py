@@ -313,3 +313,32 @@ def test_a_model_file_with_knots_is_small_and_loads_identically(kind, tmp_path):
 def test_knots_must_be_an_integer_of_at_least_two(bad):
     with pytest.raises(PushforwardError, match="knots must be an integer of at least 2"):
         QuantileMap(knots=bad).fit(GAMMA)
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda t, s: t.update(positions=t["positions"][::-1].copy()), "positions"),
+    (lambda t, s: t.update(positions=t["positions"] * 0.5), "positions"),
+    (lambda t, s: t.update(positions=t["positions"][:-1].copy()), "positions"),
+    (lambda t, s: s.update(knots=1), "knots"),
+    (lambda t, s: s.update(knots="many"), "knots"),
+])
+def test_a_damaged_knotted_file_is_refused_in_one_line(tmp_path, change, needle):
+    """Positions that do not increase from p to 1 − p, or a bad knots setting, are refused
+    even in a file whose checksum was rewritten to match."""
+    import json
+
+    from safetensors.numpy import load_file
+    from safetensors.numpy import save as st_save
+
+    from pushforward._checks import checksum
+    from pushforward.model import read_model_file
+
+    path = QuantileMap(knots=50).fit(GAMMA).save(tmp_path / "m.safetensors")
+    meta, _ = read_model_file(path)
+    tensors = load_file(str(path))
+    change(tensors, meta["settings"])
+    meta["checksum"] = checksum(meta, tensors)
+    path.write_bytes(st_save(tensors, metadata={"pushforward": json.dumps(meta)}))
+    with pytest.raises(PushforwardError, match=needle) as e:
+        load(path)
+    assert "\n" not in str(e.value)
