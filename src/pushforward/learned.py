@@ -378,6 +378,9 @@ def fit_learned(
             ``config.holdout``, by the same rule.
         schema: the data's schema (None: inferred from ``source``).
     """
+    if objective.noise is not None and noise != objective.noise:
+        raise PushforwardError(f"method {method!r} needs {objective.noise} noise (the prior of "
+                               f"its model), got noise={noise!r}")
     from .train.distributed import current
 
     strategy = current()  # one process, or one rank of a torchrun

@@ -15,8 +15,8 @@ Example:
     Traceback (most recent call last):
     ...
     pushforward.errors.PushforwardError: unknown method 'no-such-method'; valid: copula, energy, \
-flow-matching, gan, gmm, hist-js, hist-kl, inverse-cdf, kde, mmd, ot-flow-matching, parametric, \
-quantile, sinkhorn, sliced-js, sliced-kl, swd, wgan, wgan-gp
+flow-matching, gan, gmm, hist-js, hist-kl, inverse-cdf, kde, mmd, nsf, ot-flow-matching, \
+parametric, quantile, sinkhorn, sliced-js, sliced-kl, swd, vae, wgan, wgan-gp
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ LEARNED = {
                       "flow matching (I-CFM): a velocity field on straight noise-to-data paths"),
     "ot-flow-matching": ("pushforward.objectives.flow_matching:OTFlowMatching",
                          "flow matching on minibatch exact optimal-transport pairs (OT-CFM)"),
+    "nsf": ("pushforward.objectives.likelihood:MaximumLikelihood",
+            "neural spline flow (zuko) by maximum likelihood: invertible, with an exact density"),
+    "vae": ("pushforward.objectives.vae:VAE",
+            "variational autoencoder (ELBO, learned noise per column); the map is its decoder"),
 }
 
 class MethodTable(Table[MethodFit]):

@@ -53,6 +53,8 @@ MAP_KINDS: Table[type[FittedMap]] = Table("model kind", {
     "learned": ("pushforward.learned:LearnedMap", "a network trained by the one loop"),
     "flow": ("pushforward.flow_map:FlowMap",
              "the flow map of a learned velocity field (ODE from t = 0 to 1)"),
+    "normalizing-flow": ("pushforward.normalizing_flow:NormalizingFlowMap",
+                         "a normalizing flow trained by maximum likelihood (exact density)"),
 })
 
 #: Kinds whose only method is the kind itself.

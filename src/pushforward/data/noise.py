@@ -74,6 +74,10 @@ class Noise:
     def logsf(self, x):
         return np.log(self.sf(x))
 
+    def logpdf(self, x):
+        """The log-density of one coordinate (a row's is the sum over its k coordinates)."""
+        raise NotImplementedError
+
     def ppf(self, u):
         raise NotImplementedError
 
@@ -95,6 +99,10 @@ class _Uniform(Noise):
 
     def sf(self, x):
         return np.clip(1.0 - np.asarray(x, dtype=float), 0.0, 1.0)
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where((x >= 0) & (x <= 1), 0.0, -np.inf)
 
     def ppf(self, u):
         return np.asarray(u, dtype=float)
@@ -118,6 +126,9 @@ class _Normal(Noise):
 
     def logsf(self, x):
         return special.log_ndtr(-np.asarray(x, dtype=float))
+
+    def logpdf(self, x):
+        return -0.5 * np.square(x) - 0.5 * np.log(2 * np.pi)
 
     def ppf(self, u):
         return special.ndtri(u)

@@ -48,6 +48,7 @@ from ..metrics import exact_map_error
 from ..model import FittedMap
 from . import METRICS
 from ._arrays import as_array
+from .likelihood import held_out_log_likelihood
 from .memorisation import dcr
 from .two_sample import ALPHA, holm
 
@@ -450,6 +451,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
                    for key in keys])
     rows += _exact_map_rows(model, source, plan, k, seed)
     rows += _mode_rows(model, source, seed)
+    rows += _likelihood_rows(model, plan.test, source)
     if plan.train is not None and plan.held is not None:
         d = dcr(z(gen(0)), z(plan.train), z(plan.held), seed=seed)
         rows.append(Row("dcr", "distance to closest record", d.generated, d.held_out,
@@ -514,6 +516,16 @@ def _exact_map_rows(model: FittedMap, source: Source, plan: _Plan, k: int, seed:
     return [Row("quantile_map", "max |G(u) − F̂⁻¹(u)|", e["max"], None, None,
                 note=f"mean {e['mean']:.3g}; F̂ the empirical quantiles of {len(pool):,} rows",
                 details={"mean": e["mean"]})]
+
+
+def _likelihood_rows(model: FittedMap, test: np.ndarray, source: Source) -> list[Row]:
+    """Held-out log-likelihood, shown (not voting) where the map has a density."""
+    ll = held_out_log_likelihood(model, test, source)
+    if ll is None:
+        return []
+    return [Row("log_likelihood", "held-out log-likelihood", ll.mean, None, None, "shown only",
+                ll.note, "higher", {"se": ll.se, "zero_density": ll.zero_density,
+                                    "exact": ll.exact}, votes=False)]
 
 
 def _mode_rows(model: FittedMap, source: Source, seed: int) -> list[Row]:

@@ -17,7 +17,7 @@ import importlib
 
 from ..registry import Table
 
-__all__ = ["NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet"]
+__all__ = ["NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet", "SplineFlow"]
 
 NETS: Table = Table("net", {
     "mlp": ("pushforward.nets.mlp:MLP", "fully connected network (width, depth, activation)"),
@@ -26,10 +26,12 @@ NETS: Table = Table("net", {
     "monotone": ("pushforward.nets.monotone:MonotoneNet",
                  "1-D strictly increasing map: a learned quantile function"),
     "time-mlp": ("pushforward.nets.mlp:TimeMLP", "velocity network v(x, t) for ODE-based maps"),
+    "nsf": ("pushforward.nets.spline_flow:SplineFlow",
+            "neural spline flow (zuko): invertible, with an exact density"),
 })
 
 _WHERE = {"ACTIVATIONS": "mlp", "MLP": "mlp", "ResMLP": "mlp", "TimeMLP": "mlp",
-          "MonotoneNet": "monotone"}
+          "MonotoneNet": "monotone", "SplineFlow": "spline_flow"}
 
 
 def __getattr__(name: str):

@@ -4,6 +4,8 @@ from .adversarial import GAN, WGAN, WGANGP, Adversarial
 from .base import Objective
 from .divergence import Divergence
 from .flow_matching import FlowMatching, OTFlowMatching
+from .likelihood import MaximumLikelihood
+from .vae import VAE
 
 __all__ = ["Objective", "Divergence", "Adversarial", "GAN", "WGAN", "WGANGP", "FlowMatching",
-           "OTFlowMatching"]
+           "OTFlowMatching", "MaximumLikelihood", "VAE"]

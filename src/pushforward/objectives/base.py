@@ -30,6 +30,9 @@ class Objective:
     #: the generator's learning rate when neither the run nor the network names one (None: the
     #: loop's default)
     default_lr: float | None = None
+    #: the only noise the objective's model is defined for (a VAE's prior and a flow's base are
+    #: N(0, I)); None: any noise
+    noise: str | None = None
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""
@@ -67,8 +70,14 @@ class Objective:
         return generator(z)
 
     def modules(self) -> dict[str, nn.Module]:
-        """Extra modules to checkpoint (a critic)."""
+        """Extra modules to checkpoint (a critic, an encoder)."""
         return {}
+
+    def joint_parameters(self) -> list[nn.Parameter]:
+        """Parameters the loop's optimiser trains with the generator's, on the same loss and
+        schedule (a VAE's encoder); a critic, stepped by its own optimiser inside
+        :meth:`loss`, is not among them."""
+        return []
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Extra optimisers to checkpoint."""

@@ -113,7 +113,9 @@ class Loop:
         self.strategy = strategy or Single()
         self.noise, self.batch, self.callbacks = noise, batch, list(callbacks)
         self.device = next(generator.parameters()).device
-        self.opt = torch.optim.Adam(generator.parameters(), lr=settings.lr,
+        # one optimiser for the generator and whatever the objective trains jointly with it
+        params = [*generator.parameters(), *objective.joint_parameters()]
+        self.opt = torch.optim.Adam(params, lr=settings.lr,
                                     betas=settings.betas, weight_decay=settings.weight_decay)
         self.step, self.frac, self.logs = 0, 0.0, {}
         self.diverged: tuple[int, float] | None = None
