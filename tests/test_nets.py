@@ -9,7 +9,7 @@ from pushforward.errors import PushforwardError
 from pushforward.losses import swd
 from pushforward.nets import NETS, MonotoneNet, TimeMLP
 
-SHAPES = {"monotone": (1, 1)}
+SHAPES = {"nsf": (2, 2), "monotone": (1, 1)}
 U = torch.tensor([[1e-6], [1 - 1e-6]], dtype=torch.float32)
 
 

@@ -9,6 +9,7 @@ from scipy.linalg import expm
 from scipy.stats import multivariate_normal
 
 import pushforward
+from pushforward.data.codec import codec_from_state
 from pushforward.errors import PushforwardError
 from pushforward.evaluation import evaluate
 from pushforward.flow_map import FlowMap, divergence
@@ -121,15 +122,22 @@ def test_the_loop_trains_the_vae_encoder_and_resumes_it_exactly(tmp_path):
             assert torch.equal(a, b)
 
 
+def _scaler(mean, std):
+    """The codec of a learned map: standardisation with this mean and standard deviation."""
+    d = len(mean)
+    return codec_from_state({"name": "compose", "in_dim": d, "out_dim": d,
+                             "parts": [{"name": "standardize", "in_dim": d}]},
+                            {"0.mean": np.asarray(mean, float), "0.std": np.asarray(std, float)})
+
+
 def _flow_map(dim: int, mean, std, **net) -> NormalizingFlowMap:
     torch.manual_seed(0)
     flow = SplineFlow(dim, dim, **net).double()
     with torch.no_grad():  # away from the identity, so the test sees a real transform
         for p in flow.parameters():
             p.add_(0.3 * torch.randn_like(p))
-    m = NormalizingFlowMap(flow, {"name": "nsf", "kwargs": net}, np.asarray(mean, float),
-                           np.asarray(std, float))
-    m._init_map(method="nsf", noise="normal", latent_dim=dim, dim=dim)
+    m = NormalizingFlowMap(flow, {"name": "nsf", "kwargs": net})
+    m._init_map(method="nsf", noise="normal", latent_dim=dim, dim=dim, codec=_scaler(mean, std))
     return m
 
 
@@ -150,8 +158,8 @@ def test_nsf_log_prob_is_the_change_of_variables():
         xt = torch.as_tensor(row, dtype=torch.float64)
         z = m.net.transform(xt[None])[0]
         jac = torch.autograd.functional.jacobian(lambda v: m.net.transform(v[None])[0], xt)
-        want.append(float(-0.5 * (z**2).sum() - 1.5 * np.log(2 * np.pi)
-                          + torch.linalg.slogdet(jac)[1]) - np.log(std).sum())
+        want.append(float((-0.5 * (z**2).sum() - 1.5 * np.log(2 * np.pi)
+                           + torch.linalg.slogdet(jac)[1]).detach()) - np.log(std).sum())
     assert np.allclose(m.log_prob(x), want, atol=1e-8)
 
 
@@ -182,6 +190,17 @@ def test_a_hostile_nsf_size_is_refused(tmp_path):
         pushforward.load(file)
 
 
+def test_a_constant_column_passes_through_nsf_and_is_a_point_mass_of_its_density():
+    x = np.column_stack([banana(), np.full(600, 7.0)])
+    m = pushforward.fit(x, method="nsf", seed=0, steps=5, threads=1, **SMALL["nsf"])
+    assert m.core_dim == 2 and (m.sample(100, seed=1)[:, 2] == 7.0).all()
+    held = np.column_stack([banana(10, seed=4), np.full(10, 7.0)])
+    off = held.copy()
+    off[:3, 2] = 7.5
+    assert np.isfinite(m.log_prob(held)).all()
+    assert np.isneginf(m.log_prob(off)[:3]).all() and np.isfinite(m.log_prob(off)[3:]).all()
+
+
 class _Linear(torch.nn.Module):
     """v(x, t) = A x: its time-1 flow is x = e^A z, so N(0, I) goes to N(0, e^A e^Aᵀ)."""
 
@@ -194,9 +213,10 @@ class _Linear(torch.nn.Module):
 
 
 def _linear_flow(a: np.ndarray, mean: np.ndarray, std: np.ndarray) -> FlowMap:
-    m = FlowMap(_Linear(a), {}, mean, std)
+    m = FlowMap(_Linear(a), {})
     m._init_map(method="flow-matching", noise="normal", latent_dim=len(a), dim=len(a),
-                settings={"objective": {"solver": "rk4", "ode_steps": 40}})
+                settings={"objective": {"solver": "rk4", "ode_steps": 40}},
+                codec=_scaler(mean, std))
     return m
 
 

@@ -135,8 +135,8 @@ class FlowMap(LearnedMap):
                  seed: int = 0) -> np.ndarray:
         """log p(x) of the flow's samples, by the instantaneous change of variables, in nats.
 
-        Along the flow, d log p(x_t)/dt = −tr ∂v/∂x (x_t, t), so with z = φ₁⁻¹(x̃),
-        x̃ = (x − mean)/std,
+        Along the flow, d log p(x_t)/dt = −tr ∂v/∂x (x_t, t), so with x̃ the encoded
+        (standardised) row and z = φ₁⁻¹(x̃),
 
             log p(x) = log p_noise(z) − ∫₀¹ tr ∂v/∂x (x_t, t) dt − Σⱼ log stdⱼ,
 
@@ -146,7 +146,8 @@ class FlowMap(LearnedMap):
         :data:`EXACT_TRACE_MAX_DIM` dimensions; above, Hutchinson's unbiased estimate εᵀ(∂v/∂x)ε
         with one Rademacher probe ε per row, held fixed over the solve (FFJORD's choice): d
         backward passes cost too much there, and averaged over held-out rows the estimate's
-        noise is small beside the figure.
+        noise is small beside the figure. Constant columns are point masses, left out of the
+        density (−∞ where a row differs from them).
 
         Arguments:
             x: points (n, dim) in data units.
@@ -161,29 +162,34 @@ class FlowMap(LearnedMap):
             Grathwohl et al., "FFJORD: free-form continuous dynamics for scalable reversible
             generative models", arXiv:1810.01367 (Hutchinson's estimator).
         """
-        x = self._check_data(x)
-        if self.latent_dim != self.dim:
+        if self.latent_dim != self.core_dim:
             raise PushforwardError("a flow map needs latent_dim == dim to have a density")
-        exact = self.dim <= EXACT_TRACE_MAX_DIM if exact_trace is None else bool(exact_trace)
-        p, d = self._param, self.dim
+        d = self.core_dim
+        exact = d <= EXACT_TRACE_MAX_DIM if exact_trace is None else bool(exact_trace)
+        p = self._param
         g = torch.Generator(device=p.device).manual_seed(int(seed))
-        out = []
-        for i in range(0, len(x), 8192):
-            xs = torch.as_tensor((x[i : i + 8192] - self.mean_) / self.std_, dtype=p.dtype,
-                                 device=p.device)
-            probe = None if exact else (torch.randint(0, 2, xs.shape, generator=g,
-                                                      device=p.device).to(p.dtype) * 2 - 1)
 
-            def field(s: torch.Tensor, t: torch.Tensor, probe=probe) -> torch.Tensor:
-                v, div = divergence(self.net, s[:, :d], t, probe=probe)
-                return torch.cat([v, div[:, None]], dim=1)
+        def core(y: np.ndarray) -> np.ndarray:
+            out = [self._log_prob_rows(torch.as_tensor(y[i : i + 8192], dtype=p.dtype,
+                                                       device=p.device), exact, g)
+                   for i in range(0, len(y), 8192)]
+            return np.concatenate(out) if out else np.empty(0)
 
-            start = torch.cat([xs, torch.zeros(len(xs), 1, dtype=p.dtype, device=p.device)], 1)
-            end = integrate(field, start, t0=1.0, t1=0.0, solver=self.solver).double().cpu()
-            z, change = end[:, :d].numpy(), end[:, d].numpy()
-            out.append(self.noise_.logpdf(z).sum(1) + change)
-        lp = np.concatenate(out) if out else np.empty(0)
-        return lp - np.log(self.std_).sum()
+        return self._log_prob_through_codec(x, core)
+
+    def _log_prob_rows(self, y: torch.Tensor, exact: bool, g: torch.Generator) -> np.ndarray:
+        """log p of encoded rows ``y``: one backward solve of (x_t, −∫ div v)."""
+        d = y.shape[1]
+        probe = None if exact else (torch.randint(0, 2, y.shape, generator=g, device=y.device)
+                                    .to(y.dtype) * 2 - 1)
+
+        def field(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            v, div = divergence(self.net, s[:, :d], t, probe=probe)
+            return torch.cat([v, div[:, None]], dim=1)
+
+        start = torch.cat([y, torch.zeros(len(y), 1, dtype=y.dtype, device=y.device)], 1)
+        end = integrate(field, start, t0=1.0, t1=0.0, solver=self.solver).double().cpu().numpy()
+        return self.noise_.logpdf(end[:, :d]).sum(1) + end[:, d]
 
 
 #: up to this dimension :meth:`FlowMap.log_prob` takes the exact trace of ∂v/∂x

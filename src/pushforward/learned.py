@@ -227,6 +227,24 @@ class LearnedMap(FittedMap):
             lo = np.where(above, lo, mid)
         return (0.5 * (lo + hi))[:, None]
 
+    def _log_prob_through_codec(self, x: np.ndarray, core_log_prob) -> np.ndarray:
+        """log p(x) in data units from ``core_log_prob(encoded rows)``, the core's log-density.
+
+        The standardisation's Jacobian is diag(1/std), so Σⱼ log stdⱼ is subtracted; a constant
+        column is a point mass, left out of the density (−∞ where a row differs from it).
+        """
+        from .data.codec import Constant, Standardize
+
+        x = self._check_data(x)
+        out = np.asarray(core_log_prob(self.codec_.encode(x)), dtype=np.float64)
+        scale = self.codec_.part(Standardize)
+        if scale is not None:
+            out = out - np.log(scale.std_).sum()
+        const = self.codec_.part(Constant)
+        if const is not None:
+            out[(x[:, const.columns] != const.values_).any(axis=1)] = -np.inf
+        return out
+
     def _state(self) -> dict[str, np.ndarray]:
         st = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         if self.snapshots_ is not None:

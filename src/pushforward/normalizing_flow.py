@@ -22,16 +22,17 @@ _CHUNK = 65536
 
 
 class NormalizingFlowMap(LearnedMap):
-    """x = f⁻¹(z)·std + mean for a flow f (data → noise) on standardised data.
+    """x = decode(f⁻¹(z)) for a flow f (data → noise) on the encoded (standardised) data.
 
-    ``transform(x) = f((x − mean)/std)`` and
-    ``log_prob(x) = log N(f(x̃); 0, I) + log |det ∂f/∂x̃| − Σⱼ log stdⱼ``, x̃ = (x − mean)/std
-    (the standardisation's Jacobian is diag(1/std)).
+    ``transform(x) = f(encode(x))`` and
+    ``log_prob(x) = log N(f(x̃); 0, I) + log |det ∂f/∂x̃| − Σⱼ log stdⱼ``, x̃ = encode(x)
+    (the standardisation's Jacobian is diag(1/std); constant columns are point masses, left out
+    of the density).
 
     Example:
         >>> import numpy as np
         >>> from pushforward.nets.spline_flow import SplineFlow
-        >>> m = NormalizingFlowMap(SplineFlow(1, 1, transforms=1), {}, np.zeros(1), 2 * np.ones(1))
+        >>> m = NormalizingFlowMap(SplineFlow(1, 1, transforms=1), {})
         >>> m._init_map(method="nsf", noise="normal", latent_dim=1, dim=1)
         >>> x = m.sample(3, seed=0)
         >>> bool(np.allclose(m.inverse_transform(m.transform(x)), x, atol=1e-5))
@@ -40,17 +41,16 @@ class NormalizingFlowMap(LearnedMap):
 
     kind: ClassVar[str] = "normalizing-flow"
 
-    def _standardised(self, x: np.ndarray) -> torch.Tensor:
+    def _apply(self, fn, y: np.ndarray, empty: tuple[int, ...]) -> np.ndarray:
         p = self._param
-        return torch.as_tensor((x - self.mean_) / self.std_, dtype=p.dtype, device=p.device)
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Data → noise: the flow's own direction."""
-        x = self._check_data(x)
         with torch.no_grad():
-            out = [self.net.transform(self._standardised(x[i : i + _CHUNK])).double().cpu()
-                   .numpy() for i in range(0, len(x), _CHUNK)]
-        return np.concatenate(out) if out else np.empty((0, self.latent_dim))
+            out = [fn(torch.as_tensor(y[i : i + _CHUNK], dtype=p.dtype, device=p.device))
+                   .double().cpu().numpy() for i in range(0, len(y), _CHUNK)]
+        return np.concatenate(out) if out else np.empty(empty)
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        """Encoded data → noise: the flow's own direction."""
+        return self._apply(self.net.transform, y, (0, self.latent_dim))
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """The exact log-density at each row of ``x`` (n, dim), in nats, in the data's units.
@@ -58,15 +58,10 @@ class NormalizingFlowMap(LearnedMap):
         Example:
             >>> import numpy as np
             >>> from pushforward.nets.spline_flow import SplineFlow
-            >>> m = NormalizingFlowMap(SplineFlow(1, 1), {}, np.zeros(1), np.ones(1))
+            >>> m = NormalizingFlowMap(SplineFlow(1, 1), {})
             >>> m._init_map(method="nsf", noise="normal", latent_dim=1, dim=1)
             >>> grid = np.linspace(-8, 8, 4001)[:, None]
             >>> round(float(np.trapezoid(np.exp(m.log_prob(grid)), grid[:, 0])), 3)
             1.0
         """
-        x = self._check_data(x)
-        with torch.no_grad():
-            out = [self.net.log_prob(self._standardised(x[i : i + _CHUNK])).double().cpu()
-                   .numpy() for i in range(0, len(x), _CHUNK)]
-        lp = np.concatenate(out) if out else np.empty(0)
-        return lp - np.log(self.std_).sum()
+        return self._log_prob_through_codec(x, lambda y: self._apply(self.net.log_prob, y, (0,)))
