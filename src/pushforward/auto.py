@@ -34,7 +34,7 @@ MIN_RACE_ROWS = 100
 
 #: Rows of each scored sample (generated, real and held-out), and generated samples per score.
 SCORE_ROWS = 2000
-SCORE_REPEATS = 3
+SCORE_REPEATS = 5
 
 
 def choose_method(source: Source, schema: Schema | None = None) -> tuple[str, str]:
