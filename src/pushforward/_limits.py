@@ -19,6 +19,8 @@ MAX_PARAMETERS = 2**26
 MAX_ODE_STEPS = 10_000
 #: Data columns (a copula holds a d × d matrix; 4096² doubles are 128 MiB).
 MAX_COLUMNS = 4096
+#: Largest |value| in data: its square (a variance, a distance) stays finite in float64.
+MAX_MAGNITUDE = 1e150
 #: Bytes of a model file's JSON header.
 MAX_HEADER_BYTES = 64 * 2**20
 #: Nesting depth of a model file's JSON settings.
@@ -29,6 +31,10 @@ MAX_STEPS = 10**9
 MAX_SECONDS = 365 * 86400.0
 #: Rows of one sample request (beyond, write in several runs).
 MAX_ROWS = 10**12
+#: Samples per training step.
+MAX_BATCH = 2**22
+#: Rows of an evaluation's samples (its figures need memory and time that grow with n).
+MAX_EVAL_ROWS = 10**6
 #: Torch CPU threads.
 MAX_THREADS = 1024
 

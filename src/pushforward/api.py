@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ._io import folder_lock
 from ._random import SeedLike, as_seed
 from .auto import choose_method, race
 from .data import load_source
@@ -93,7 +97,8 @@ def fit(
                                                              "latent_dim"))
         options = args["options"]
     noise = noise or "normal"
-    get_noise(noise)
+    check_request(source, method, noise=noise, latent_dim=latent_dim, seed=seed,
+                  options=options)
     schema = infer_schema(source, categorical=categorical, integer=integer)
     schema.check_modelled()
     why = None
@@ -118,14 +123,18 @@ def fit(
     options.update({k: v for k, v in run.items() if k in params})
     if latent_dim is not None and (isinstance(latent_dim, bool) or int(latent_dim) <= 0):
         raise PushforwardError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-    fitted = fitter(
-        split.train,
-        noise=noise,
-        latent_dim=int(latent_dim) if latent_dim is not None else schema.encoded_dim,
-        seed=seed,
-        schema=schema,
-        **options,
-    )
+    # a learned run writes its checkpoint into `out`: one run per folder at a time
+    writes = out is not None and "out" in params and not (distributed and not current().is_main)
+    lock = folder_lock(out) if writes else contextlib.nullcontext()
+    with lock:
+        fitted = fitter(
+            split.train,
+            noise=noise,
+            latent_dim=int(latent_dim) if latent_dim is not None else schema.encoded_dim,
+            seed=seed,
+            schema=schema,
+            **options,
+        )
     if out is not None and "out" in params and not keep_checkpoint:
         from .model import CHECKPOINT_FILE
 
@@ -142,6 +151,34 @@ def fit(
 
     fitted.info["holdout"] = closing_check(fitted, source, split, seed)
     return fitted
+
+
+def check_request(source: Any, method: str, *, noise: str | None, latent_dim: Any, seed: Any,
+                  options: dict[str, Any]) -> None:
+    """Every setting of a fit checked before any work, one :class:`PushforwardError` line each.
+
+    The noise, ``latent_dim``, the seed, the held-out share, the method's options and, for a
+    learned method, its training settings, objective and network (``fit.check``). The CLI
+    calls it before its start line, so a bad setting is the only line printed.
+    """
+    from ._checks import integer, real
+    from ._limits import MAX_COLUMNS
+    from .methods import METHODS
+
+    get_noise(noise or "normal")
+    if latent_dim is not None:
+        integer(latent_dim, "latent_dim", 1, MAX_COLUMNS)
+    if seed is None or isinstance(seed, (int, np.integer)):
+        as_seed(seed)
+    options = dict(options)
+    if options.get("holdout") is not None:
+        real(options.pop("holdout"), "holdout", 0, 0.99)
+    if method == "auto":
+        return
+    fitter = METHODS.get(method)
+    _check_options(method, fitter, options, None)
+    if hasattr(fitter, "check"):  # learned methods
+        fitter.check(source, noise=noise or "normal", latent_dim=latent_dim, **options)
 
 
 def _holdout_share(options: dict[str, Any]) -> float:

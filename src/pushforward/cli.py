@@ -6,6 +6,7 @@ User errors (:class:`~pushforward.errors.PushforwardError`) print one line and e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -18,10 +19,39 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from .errors import PushforwardError
 
+
+class _OneLineErrors(TyperGroup):
+    """typer's group, but a usage error (a bad option value, a missing argument) is one line.
+
+    ``error: Invalid value for '--seed': 'abc' is not a valid integer. (pushforward fit -h)``
+    on stderr and exit code 2, like every other user error.
+    """
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as e:  # click's usage errors, under typer's public name
+            if type(e).__name__ == "NoArgsIsHelpError":  # a bare command: its help, as before
+                e.show()
+                sys.exit(e.exit_code)
+            hint = f" (see {e.ctx.command_path} -h)" if getattr(e, "ctx", None) else ""
+            message = " ".join(e.format_message().split())
+            console(stderr=True).print(Text.assemble(("error:", "red"), f" {message}{hint}"),
+                                       highlight=False, soft_wrap=True)
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Learn a map from simple noise to a distribution known only through samples.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -81,11 +111,13 @@ def _errors(fn):
     def wrapper(*args, **kwargs):
         try:
             result = fn(*args, **kwargs)
-            sys.stdout.flush()
+            _flush_stdout()
             return result
         except PushforwardError as e:
             if _state["debug"]:
                 raise
+            if e.args and str(e.args[0]).startswith("standard output:"):
+                _quiet_stdout()  # what is left in its buffer can never be written
             # user text (a path, a column, a spec) is never read as markup
             err.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -97,6 +129,16 @@ def _errors(fn):
             raise typer.Exit(0) from None
 
     return wrapper
+
+
+def _flush_stdout() -> None:
+    """Flush stdout; a full disk behind it (``> /dev/full``) is a one-line error, not a trace."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise PushforwardError(f"standard output: cannot write ({e.strerror or e})") from None
 
 
 def _quiet_stdout() -> None:
@@ -236,10 +278,10 @@ def fit(
     from . import api
     from .auto import leaderboard_lines
     from .data import load_source
-    from .model import CHECKPOINT_FILE
 
     rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks and saves
-    _check_out(out_path, force=force, resume=resume)
+    if out_path.exists() and not out_path.is_dir():
+        raise PushforwardError(f"{out_path}: exists and is not a model folder")
     flags = {"tails": tails, "knots": knots, "family": family, "steps": steps,
              "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
              "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device}
@@ -249,26 +291,36 @@ def fit(
 
         options["config"] = TrainConfig.from_toml(config)
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
-    start = (f"resuming the run in {out_path} with its recorded settings" if resume
-             else _start_line(source, method, options))
-    if start and rank0:  # learned runs only: an exact fit ends before anyone waits for it
-        err.print(start, highlight=False, markup=False)
-    fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
-                     categorical=_split(categorical), integer=_split(integer),
-                     out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
-                     **options)
-    if not rank0:
-        return
-    if fitted.schema is not None:
-        out.print(f"schema: {fitted.schema.summary()}")
-    if "auto" in fitted.info:
-        out.print(Text.assemble("method auto → ", (fitted.method, "bold"),
-                                f": {fitted.info['auto']}"))
-        for line in leaderboard_lines(fitted.info.get("leaderboard", [])):
-            out.print(Text(f"  {line}"))
-    path = fitted.save(out_path, overwrite=True)
-    if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
-        (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)
+    if not resume:  # every setting checked before the start line: a bad one is all it prints
+        api.check_request(source, method, noise=noise, latent_dim=latent_dim, seed=seed,
+                          options=options)
+    from ._io import folder_lock
+    from .model import CHECKPOINT_FILE
+
+    _check_out(out_path, force=force, resume=resume)
+    # one run per model folder (rank 0 writes it under torchrun): a second is refused
+    with folder_lock(out_path) if rank0 else contextlib.nullcontext():
+        _check_out(out_path, force=force, resume=resume)
+        start = (f"resuming the run in {out_path} with its recorded settings" if resume
+                 else _start_line(source, method, options))
+        if start and rank0:  # learned runs only: an exact fit ends before anyone waits for it
+            err.print(start, highlight=False, markup=False)
+        fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
+                         categorical=_split(categorical), integer=_split(integer),
+                         out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
+                         **options)
+        if not rank0:
+            return
+        if fitted.schema is not None:
+            out.print(f"schema: {fitted.schema.summary()}", markup=False)
+        if "auto" in fitted.info:
+            out.print(Text.assemble("method auto → ", (fitted.method, "bold"),
+                                    f": {fitted.info['auto']}"))
+            for line in leaderboard_lines(fitted.info.get("leaderboard", [])):
+                out.print(Text(f"  {line}"))
+        path = fitted.save(out_path, overwrite=True)
+        if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
+            (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)
     _print_fit(fitted, path)
 
 
@@ -375,13 +427,14 @@ def transform(
 ) -> None:
     """Map values exactly: y = F_to⁻¹(F_from(x)), accurate in both tails (the note's step 1)."""
     from .data import load_source
-    from .exact.inverse_cdf import transform_between
+    from .exact.inverse_cdf import check_finite, check_support, transform_between
     from .writers import write_samples
 
     src = load_source(input, columns=_split(columns))
     if src.data is None:
         raise PushforwardError(f"{input}: transform needs a data file, not a built-in target")
-    y = transform_between(src.data, from_, to)
+    y = transform_between(src.data, check_support(src.data, from_, where=input), to)
+    check_finite(src.data, y, to, where=input)
     write_samples([y], out_path, n=len(y), columns=src.columns, force=force)
 
 
@@ -443,11 +496,13 @@ def evaluate(
     as_json: JsonFlag = False,
 ) -> None:
     """Every metric of MODEL against its data, beside its two-sample noise floor, with a verdict."""
+    from ._random import as_seed
     from .data import load_source
     from .evaluation import evaluate as run_evaluation
-    from .model import check_n, load
+    from .model import load
 
-    check_n(n)
+    _check_eval_n(n)
+    as_seed(seed)
     fitted = load(model)
     # no --data: the model's own built-in target; the model's data file: its held-out rows
     source = load_source(data, columns=_split(columns)) if data is not None else None
@@ -457,6 +512,17 @@ def evaluate(
         _print_json(ev.as_dict())
     else:
         _print_table(ev.table())
+
+
+def _check_eval_n(n: int) -> None:
+    """An evaluation's sample size: a positive integer up to MAX_EVAL_ROWS."""
+    from ._limits import MAX_EVAL_ROWS
+    from .model import check_n
+
+    check_n(n)
+    if n > MAX_EVAL_ROWS:
+        raise PushforwardError(f"-n {n} is above the limit of {MAX_EVAL_ROWS:,} rows for an "
+                               "evaluation")
 
 
 # ------------------------------------------------------------------------------------- report
@@ -473,10 +539,12 @@ def report(
 ) -> None:
     """One self-contained HTML report: data, method, metrics beside floors, plots, curves."""
     from ._io import check_writable
-    from .model import check_n, load
+    from ._random import as_seed
+    from .model import load
     from .report import report as write_report
 
-    check_n(n)
+    _check_eval_n(n)
+    as_seed(seed)
     check_writable(out_path, force=force)
     fitted = load(model)
     with err.status("evaluating and plotting…"):

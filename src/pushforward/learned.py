@@ -21,7 +21,15 @@ import torch
 from torch import nn
 
 from . import _checks
-from ._limits import MAX_STEPS
+from ._limits import (
+    MAX_BATCH,
+    MAX_DEPTH,
+    MAX_SECONDS,
+    MAX_STEPS,
+    MAX_THREADS,
+    MAX_WIDTH,
+    check_net_size,
+)
 from ._random import SeedLike
 from .data.codec import Codec, build_codec
 from .data.noise import get_noise
@@ -94,9 +102,20 @@ class TrainConfig:
                 raw = tomllib.load(f)
         except FileNotFoundError:
             raise PushforwardError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise PushforwardError(f"{path}: not valid TOML ({e})") from None
-        return cls().replace(**raw.get("train", raw))
+        except IsADirectoryError:
+            raise PushforwardError(f"{path}: is a folder, not a config file") from None
+        except OSError as e:
+            raise PushforwardError(f"{path}: cannot read ({e.strerror})") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise PushforwardError(f"{path}: not valid TOML ({reason})") from None
+        table = raw.get("train", raw)
+        if not isinstance(table, dict):
+            raise PushforwardError(f"{path}: [train] must be a table, got {table!r}")
+        try:
+            return cls().replace(**table)
+        except PushforwardError as e:
+            raise PushforwardError(f"{path}: {e}") from None
 
     def replace(self, **overrides: Any) -> TrainConfig:
         """A copy with ``overrides``; unknown names give an error listing the valid ones."""
@@ -111,21 +130,32 @@ class TrainConfig:
         return cfg
 
     def validate(self) -> None:
-        for name in ("width", "depth", "batch_size", "eval_every", "patience"):
-            if getattr(self, name) is not None and int(getattr(self, name)) <= 0:
-                raise PushforwardError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.steps is not None and self.steps <= 0:
-            raise PushforwardError(f"steps must be positive, got {self.steps}")
-        if self.time_budget is not None and self.time_budget <= 0:
-            raise PushforwardError(f"time_budget must be positive, got {self.time_budget}")
-        if not 0 <= self.holdout < 1:
-            raise PushforwardError(f"holdout must be in [0, 1), got {self.holdout}")
-        if self.lr is not None and not self.lr > 0:
-            raise PushforwardError(f"lr must be positive, got {self.lr}")
-        if self.device not in ("cpu", "cuda", "auto"):
-            raise PushforwardError(f"device must be cpu, cuda or auto, got {self.device!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise PushforwardError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        """Every setting's type and range, within what a run may ask for (one line each)."""
+        from .nets import ACTIVATIONS
+
+        for name, top in (("batch_size", MAX_BATCH), ("eval_every", MAX_STEPS),
+                          ("patience", MAX_STEPS), ("steps", MAX_STEPS),
+                          ("threads", MAX_THREADS)):
+            if getattr(self, name) is not None:
+                _checks.integer(getattr(self, name), name, 1, top)
+        for name in ("width", "depth"):
+            if getattr(self, name) is not None:
+                _checks.integer(getattr(self, name), name, 1 if name == "width" else 0,
+                                MAX_WIDTH if name == "width" else MAX_DEPTH)
+        check_net_size(self.width or 1, self.depth or 1)
+        if self.time_budget is not None:
+            _checks.real(self.time_budget, "time_budget", 0, MAX_SECONDS, strict_lo=True)
+        _checks.real(self.holdout, "holdout", 0, 0.99)
+        if self.lr is not None:
+            _checks.real(self.lr, "lr", 0, 10, strict_lo=True)
+        _checks.real(self.ema, "ema", 0, 0.999999)
+        _checks.real(self.checkpoint_every, "checkpoint_every", 0, MAX_SECONDS)
+        _checks.string(self.net, "net")
+        if self.activation is not None:
+            _checks.string(self.activation, "activation", ACTIVATIONS)
+        _checks.string(self.device, "device", ("cpu", "cuda", "auto"))
+        _checks.string(self.dtype, "dtype", ("float32", "float64"))
+        _checks.mapping(self.objective_options, "objective_options")
 
     def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None) -> str:
         if self.net != "auto":
@@ -546,10 +576,30 @@ def learned_fit(key: str, description: str, make_objective):
             on_step=None, held: np.ndarray | None = None, schema: Schema | None = None,
             **overrides) -> LearnedMap:
         cfg = (config or TrainConfig()).replace(**overrides)
-        objective = make_objective(**cfg.objective_options)
+        objective = _objective(make_objective, cfg)
         return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
                            seed=int(seed), config=cfg, out=out, resume=resume, console=console,
                            on_step=on_step, held=held, schema=schema)
 
+    def check(source: Source, *, noise: str, latent_dim: int | None,
+              config: TrainConfig | None = None, **overrides) -> None:
+        """Every setting of a run, its objective and its network, checked before training."""
+        if config is not None and not isinstance(config, TrainConfig):
+            raise PushforwardError(f"config must be a TrainConfig, got {type(config).__name__}")
+        cfg = (config or TrainConfig()).replace(**overrides)
+        objective = _objective(make_objective, cfg)
+        k = source.dim if latent_dim is None else int(latent_dim)
+        build_net(cfg.net_name(k, source.dim, objective), k, source.dim, cfg, noise,
+                  defaults=objective.net_options)
+
     fit.__doc__ = description
+    fit.check = check
     return fit
+
+
+def _objective(make_objective, cfg: TrainConfig) -> Objective:
+    try:
+        return make_objective(**cfg.objective_options)
+    except TypeError as e:  # an option the objective does not take
+        reason = str(e).split(") ", 1)[-1] if ") " in str(e) else str(e)
+        raise PushforwardError(f"objective_options: {reason}") from None

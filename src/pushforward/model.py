@@ -12,6 +12,7 @@ only, so it never executes code.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _checks, _io
-from ._limits import MAX_COLUMNS, MAX_HEADER_BYTES, MAX_NESTING
+from ._limits import MAX_COLUMNS, MAX_HEADER_BYTES, MAX_NESTING, MAX_ROWS
 from ._random import SEED_LIMIT, SeedLike, as_seed
 from .data.codec import Codec, Compose, codec_from_state
 from .data.noise import Noise, get_noise
@@ -166,13 +167,32 @@ class FittedMap:
     # ------------------------------------------------------------------ sampling
     def iter_samples(self, n: int, *, seed: SeedLike = None,
                      chunk_size: int = 65536) -> Iterator[np.ndarray]:
-        """Yield ``n`` samples in chunks; the rows for a seed do not depend on ``chunk_size``."""
+        """Yield ``n`` samples in chunks; the rows for a seed do not depend on ``chunk_size``.
+
+        The arguments are checked now, not at the first chunk; a chunk holding a NaN or an
+        infinite value raises a :class:`PushforwardError` naming its row instead of being
+        yielded, so no writer ever writes one.
+        """
         n = check_n(n)
-        if chunk_size <= 0:
-            raise PushforwardError(f"chunk_size must be positive, got {chunk_size}")
+        if (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                or chunk_size <= 0):
+            raise PushforwardError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         s = as_seed(seed)
-        for z in self.noise_.chunks(n, self.latent_dim, s, chunk_size):
-            yield self.inverse_transform(z)
+        return self._finite_chunks(self.noise_.chunks(n, self.latent_dim, s, int(chunk_size)))
+
+    def _finite_chunks(self, noise: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        row = 0
+        for z in noise:
+            x = self.inverse_transform(z)
+            bad = ~np.isfinite(np.asarray(x, dtype=float))
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                raise PushforwardError(
+                    f"sample row {row + i + 1}, column {self.columns[j]!r}: the {self.method} "
+                    f"map gave {x[i, j]}, beyond float64; nothing was written (is the model's "
+                    "data near the float64 limit? rescale it and fit again)")
+            row += len(x)
+            yield x
 
     def sample(self, n: int, *, seed: SeedLike = None, chunk_size: int = 65536):
         """Draw ``n`` samples (n, dim) from the map.
@@ -244,9 +264,11 @@ class FittedMap:
         meta = json.loads(json.dumps(self.metadata()))  # as a reader will see it (str keys)
         meta["checksum"] = _checks.checksum(meta, tensors)
         blob = st_save(tensors, metadata={"pushforward": json.dumps(meta)})
-        _io.write_bytes(file, blob)
-        if file is not path:
-            _io.write_text(path / SETTINGS_FILE, json.dumps(meta, indent=2) + "\n")
+        # one writer per model folder: a second process gets a one-line error, no mixed files
+        with _io.folder_lock(path) if file is not path else contextlib.nullcontext():
+            _io.write_bytes(file, blob)
+            if file is not path:
+                _io.write_text(path / SETTINGS_FILE, json.dumps(meta, indent=2) + "\n")
         return file
 
     def __repr__(self) -> str:
@@ -255,9 +277,19 @@ class FittedMap:
 
 
 def check_n(n) -> int:
-    """``n`` as an int if it is a positive integer, else a one-line error."""
+    """``n`` as an int if it is a positive integer up to :data:`~pushforward._limits.MAX_ROWS`.
+
+    Example:
+        >>> check_n(10**20)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pushforward.errors.PushforwardError: number of samples -n 100000000000000000000 is ...
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise PushforwardError(f"number of samples must be a positive integer, got {n!r}")
+    if n > MAX_ROWS:
+        raise PushforwardError(f"number of samples -n {n} is above the limit of {MAX_ROWS:.0e} "
+                               "rows; draw them in several runs with different --seed")
     return int(n)
 
 

@@ -13,6 +13,9 @@ from . import _io
 from .errors import PushforwardError
 
 FORMATS = (".csv", ".tsv", ".txt", ".npy", ".parquet")
+#: Fewest bytes a value takes in each format (a short number and its separator; Parquet may
+#: compress): a request whose smallest size exceeds the free disk is refused before writing.
+MIN_BYTES = {".csv": 2, ".tsv": 2, ".txt": 2, ".npy": 8, ".parquet": 1}
 
 
 def write_samples(
@@ -37,12 +40,20 @@ def write_samples(
         [1.0, 1.0, 0.0]
     """
     if path is None:
-        _write_text(chunks, sys.stdout, columns, ",", header=True)
+        try:
+            _write_text(chunks, sys.stdout, columns, ",", header=True)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): the command line ends quietly
+        except OSError as e:  # a full disk behind `> file`, or `> /dev/full`
+            raise PushforwardError(f"standard output: cannot write ({e.strerror or e})"
+                                   ) from None
         return
     path = _io.check_writable(path, force=force)
     ext = path.suffix.lower()
     if ext not in FORMATS:
         raise PushforwardError(f"{path}: unknown output format {ext!r}; use one of {FORMATS}")
+    _io.check_space(path, n * len(columns) * MIN_BYTES[ext])
     with _io.atomic_path(path) as tmp:
         if ext == ".npy":
             # header, then the rows chunk by chunk: memory stays one chunk whatever n is

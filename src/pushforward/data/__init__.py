@@ -89,9 +89,17 @@ def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
         return _keep_columns(TARGETS.get(text)(), columns)
     if text.startswith(IMAGE_PREFIX):
         return _keep_columns(load_picture(text[len(IMAGE_PREFIX):]), columns)
-    if text and Path(text).exists():
+    if text and _exists(text):
         return _from_path(Path(text), text, columns, key, dropna)
     return _keep_columns(_from_spec(text), columns)
+
+
+def _exists(text: str) -> bool:
+    """Whether ``text`` names an existing path (a name too long or with a NUL byte does not)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def builtin_source(name: str) -> Source:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._limits import MAX_COLUMNS, MAX_MAGNITUDE
 from ..errors import PushforwardError
 from .source import Source
 
@@ -171,7 +172,38 @@ def check_values(values: np.ndarray, names: list[str], where: str, locate: Locat
         dropped = int(bad_rows.sum())
         values = values[~bad_rows]
     check_rows(len(values), where, dropped)
+    check_magnitude(values, names, where)
     return np.ascontiguousarray(values), dropped
+
+
+def check_magnitude(values: np.ndarray, names: list[str], where: str) -> None:
+    """Refuse values so large that differences, squares or means overflow float64.
+
+    Every method subtracts, squares or averages the data (a standard deviation squares it), so
+    |x| must stay below :data:`MAX_MAGNITUDE` (1e150, whose square is still finite).
+
+    Example:
+        >>> check_magnitude(np.array([[1.0], [5e307]]), ["x"], "h.csv")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pushforward.errors.PushforwardError: h.csv: column 'x': values up to 5e+307 are too ...
+    """
+    if not values.size:
+        return
+    top = np.abs(values).max(axis=0)
+    j = int(np.argmax(top))
+    if top[j] > MAX_MAGNITUDE:
+        raise PushforwardError(
+            f"{where}: column {names[j]!r}: values up to {top[j]:.3g} are too large for float64 "
+            f"arithmetic (|x| must stay below {MAX_MAGNITUDE:.0e}); rescale the column, e.g. "
+            f"divide it by {10.0 ** np.floor(np.log10(top[j])):.0e}")
+
+
+def check_width(d: int, where: str) -> None:
+    """Refuse more columns than any method handles (a copula holds a d × d matrix)."""
+    if d > MAX_COLUMNS:
+        raise PushforwardError(f"{where}: {d:,} columns, above the limit of {MAX_COLUMNS:,}; "
+                               "choose some with columns= (--columns)")
 
 
 def check_rows(n: int, where: str, dropped: int = 0) -> None:
@@ -205,6 +237,7 @@ def check_array(values: Any, where: str) -> tuple[np.ndarray, list[str] | None]:
                                " (n, d) data, one row per sample")
     if values.shape[1] == 0:
         raise PushforwardError(f"{where}: array of shape {values.shape} has no columns")
+    check_width(values.shape[1], where)
     return values.astype(np.float64, copy=False), names
 
 
@@ -306,6 +339,9 @@ def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool):
     if not lines:
         raise PushforwardError(f"{where}: file is empty")
     sep = _delimiter(path, lines)
+    # before pandas reads the first row: a row of a million fields fails now, not minutes later
+    check_width(len(re.split(sep, lines[0].strip())) if sep == _WHITESPACE else
+                lines[0].count(sep) + 1, where)
     options = dict(sep=sep, encoding="utf-8-sig", skip_blank_lines=True, engine="c")
     try:
         first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
@@ -414,6 +450,8 @@ def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool):
 
     try:
         names = list(pq.read_schema(path).names)
+        if columns is None:
+            check_width(len(names), where)
         pick = select_columns(names, columns, where)
         frame = pq.read_table(path, columns=[names[j] for j in pick]).to_pandas()
     except (pa.ArrowException, OSError) as e:

@@ -27,6 +27,9 @@ from ..errors import PushforwardError
 from .mixture import Mixture, fmt_number
 
 MAX_SPEC_LENGTH = 2000
+#: mix() inside mix() inside ...: levels allowed, and components in one mix().
+MAX_MIX_DEPTH = 4
+MAX_COMPONENTS = 100
 
 #: Smallest u-resolution scipy's NumericalInversePolynomial accepts, then the fall-backs tried.
 
@@ -192,6 +195,12 @@ class _Parser:
     def mixture(self, nodes: Sequence[ast.AST]) -> Mixture:
         if not nodes:
             raise self.fail("mix() needs at least one component")
+        self.depth = getattr(self, "depth", 0) + 1
+        if self.depth > MAX_MIX_DEPTH:  # each level builds a numerical inverse: keep it small
+            raise self.fail(f"mixtures nested deeper than {MAX_MIX_DEPTH} levels")
+        if len(nodes) > MAX_COMPONENTS:
+            raise self.fail(f"{len(nodes)} mixture components, above the limit of "
+                            f"{MAX_COMPONENTS}")
         weights, comps = [], []
         for node in nodes:
             named = (ast.Name, ast.Call)

@@ -264,6 +264,45 @@ def transform_between(x: np.ndarray, source: Any, target: Any) -> np.ndarray:
     return push_between(x, as_dist(source), as_dist(target))
 
 
+def check_support(x: np.ndarray, source: Any, *, where: str) -> _Dist1D:
+    """``source`` as a distribution, after checking every value of ``x`` lies in its support.
+
+    A value outside it has no probability to map (a 1.5 for ``uniform``, a −3 for a gamma):
+    one line names its row (1 = the first data row), its value and the support.
+
+    Example:
+        >>> check_support(np.array([0.2, 1.5]), "uniform", where="u.txt")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pushforward.errors.PushforwardError: u.txt: row 2: 1.5 is outside the support [0, 1] of ...
+    """
+    dist = as_dist(source)
+    x = np.asarray(x, dtype=float)
+    lo, hi = dist.support
+    bad = (x < lo) | (x > hi) | np.isnan(x)
+    if bad.any():
+        i = int(np.argmax(bad.reshape(len(x), -1).any(axis=1))) if x.ndim > 1 else int(
+            np.argmax(bad))
+        value = x[i][np.argmax(bad[i])] if x.ndim > 1 else x[i]
+        raise PushforwardError(f"{where}: row {i + 1}: {value:g} is outside the support "
+                               f"[{lo:g}, {hi:g}] of {dist.spec or 'the --from distribution'}")
+    return dist
+
+
+def check_finite(x: np.ndarray, y: np.ndarray, target: Any, *, where: str) -> None:
+    """Refuse a mapped value that is not finite (an endpoint of the support maps to ±inf)."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        flat = bad.reshape(len(y), -1).any(axis=1)
+        i = int(np.argmax(flat))
+        j = int(np.argmax(bad.reshape(len(y), -1)[i]))
+        name = getattr(as_dist(target), "spec", None) or "the target"
+        raise PushforwardError(
+            f"{where}: row {i + 1}: {np.asarray(x).reshape(len(y), -1)[i, j]:g} maps to "
+            f"{y.reshape(len(y), -1)[i, j]} under {name} (an end of the support); nothing "
+            "was written")
+
+
 class InverseCDF(FittedMap):
     """The exact map between two continuous distributions, accurate in both tails.
 

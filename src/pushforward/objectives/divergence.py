@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import PushforwardError
 from .base import Objective
 
 # Default batch per step by the loss's cost: histogram losses are O(n + bins) and their noise
@@ -52,6 +53,12 @@ class Divergence(Objective):
         self.options = options
         self.default_lr = _LR.get(name)
         params = inspect.signature(self.fn).parameters
+        own = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY
+               and k not in ("generator", "progress")]
+        for k in options:
+            if k not in own and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                raise PushforwardError(f"loss {name!r} has no option {k!r}; its options: "
+                                       f"{', '.join(own) or 'none'}")
         self._takes_generator = "generator" in params
         self._takes_progress = "progress" in params
         self._takes_reduce = "reduce" in params
