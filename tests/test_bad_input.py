@@ -114,7 +114,7 @@ OPTION_CASES = [
     case("latent-mismatch", "fit d.csv --method quantile --latent-dim 2", ["latent_dim"],
          {"d.csv": CSV}),
     case("noise-unknown", "fit d.csv --noise cauchy", ["noise", "cauchy"], {"d.csv": CSV}),
-    case("noise-empty", ["fit", "d.csv", "--noise", ""], ["noise"], {"d.csv": CSV}),
+    case("noise-markup", ["fit", "d.csv", "--noise", "[b]x"], ["[b]x"], {"d.csv": CSV}),
     case("method-unknown", "fit d.csv --method nope", ["method", "nope"], {"d.csv": CSV}),
     case("method-markup", ["fit", "d.csv", "--method", "[/red]"], ["[/red]"], {"d.csv": CSV}),
     case("tails-unknown", "fit d.csv --method quantile --tails wild", ["tails", "wild"],
@@ -169,7 +169,7 @@ OPTION_CASES = [
     case("unknown-option", "fit d.csv --bogus 3", ["--bogus"], {"d.csv": CSV}),
     case("missing-argument", "fit", ["data"]),
     case("unknown-command", "fitt d.csv", ["fitt"]),
-    case("resume-exact", "fit d.csv --method quantile --resume", ["resume"], {"d.csv": CSV}),
+    case("resume-nothing", "fit d.csv --method quantile --resume", ["resume"], {"d.csv": CSV}),
     case("out-is-file", "fit d.csv --out f.txt", ["f.txt"], {"d.csv": CSV, "f.txt": "x"}),
     case("out-exists", "fit d.csv --out m", ["m", "--force"],
          {"d.csv": CSV, "m/model.safetensors": "x"}),
@@ -230,7 +230,7 @@ BAD_FILES = [
     case("csv-inf", "fit d.csv", ["d.csv", "'a'", "inf"], {"d.csv": "a\n1\ninf\n3\n"}),
     case("csv-empty-cell", "fit d.csv", ["d.csv", "'b'"], {"d.csv": "a,b\n1,2\n3,\n4,5\n"}),
     case("csv-one-row", "fit d.csv", ["d.csv", "1 row"], {"d.csv": "a\n1\n"}),
-    case("csv-constant", "fit d.csv --method quantile", ["'a'", "constant"],
+    case("csv-constant", "fit d.csv --method quantile", ["constant"],
          {"d.csv": "a\n1\n1\n1\n"}),
     case("csv-overflow-literal", "fit d.csv", ["d.csv", "'a'"], {"d.csv": "a\n1\n1e999\n2\n"}),
     case("csv-binary", "fit d.csv", ["d.csv"], {"d.csv": bytes(range(256)) * 4}),
@@ -384,7 +384,9 @@ OTHER = [
          {"r": None}),
     case("report-out-exists", "report {model} --data norm --out r.html", ["r.html"],
          {"r.html": "x"}),
-    case("report-file-source", "report {model} --out r.html", ["--data"]),
+    case("report-seed-negative", "report {model} --data norm --seed -3 --out r.html",
+         ["seed", "-3"]),
+    case("report-n-huge", f"report {{model}} --data norm -n {10**9} --out r.html", ["-n"]),
 ]
 
 ALL = OPTION_CASES + CONFIG_CASES + BAD_FILES + SPECS + OTHER

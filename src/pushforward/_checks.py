@@ -84,7 +84,7 @@ def real(value: Any, name: str, lo: float = -math.inf, hi: float = math.inf, *,
           and math.isfinite(value) and (value > lo if strict_lo else value >= lo) and value <= hi)
     if not ok:
         side = "(" if strict_lo else "["
-        raise PushforwardError(f"{name} must be a finite number in {side}{lo}, {hi}], got "
+        raise PushforwardError(f"{name} must be in {side}{lo}, {hi}] (a finite number), got "
                                f"{_short(value)}")
     return float(value)
 

@@ -291,7 +291,12 @@ def fit(
 
         options["config"] = TrainConfig.from_toml(config)
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
-    if not resume:  # every setting checked before the start line: a bad one is all it prints
+    # every setting checked before the start line: a bad one is all it prints
+    if resume:
+        from .resume import recorded_run
+
+        recorded_run(out_path)  # something to resume, or one line saying there is not
+    else:
         api.check_request(source, method, noise=noise, latent_dim=latent_dim, seed=seed,
                           options=options)
     from ._io import folder_lock

@@ -588,6 +588,9 @@ def learned_fit(key: str, description: str, make_objective):
             raise PushforwardError(f"config must be a TrainConfig, got {type(config).__name__}")
         cfg = (config or TrainConfig()).replace(**overrides)
         objective = _objective(make_objective, cfg)
+        if objective.noise is not None and noise != objective.noise:
+            raise PushforwardError(f"method {key!r} needs {objective.noise} noise (the prior of "
+                                   f"its model), got noise={noise!r}")
         k = source.dim if latent_dim is None else int(latent_dim)
         build_net(cfg.net_name(k, source.dim, objective), k, source.dim, cfg, noise,
                   defaults=objective.net_options)
