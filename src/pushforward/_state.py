@@ -70,6 +70,8 @@ def load_state(path: str | os.PathLike) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             skel = json.loads(f.metadata()["skeleton"])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors' own error types for corrupt files
-        raise PushforwardError(f"{path}: unreadable checkpoint ({e})") from None
-    return unflatten(skel, tensors)
+        return unflatten(skel, tensors)
+    except (Exception, RecursionError) as e:  # safetensors' errors, bad JSON, a bad skeleton
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
+        raise PushforwardError(f"{path}: unreadable checkpoint ({type(e).__name__}: {first})"
+                               ) from None

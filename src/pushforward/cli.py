@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -121,9 +122,12 @@ def _errors(fn):
             # user text (a path, a column, a spec) is never read as markup
             err.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; a learned run keeps its checkpoint: rerun with --resume")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during training (exit 143)
+            signum = getattr(e, "signum", signal.SIGINT)
+            what = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+            err.print(f"{what}; a learned run keeps its checkpoint: rerun with --resume",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(128 + int(signum)) from None
         except BrokenPipeError:
             _quiet_stdout()
             raise typer.Exit(0) from None

@@ -149,7 +149,10 @@ class TrainConfig:
         if self.lr is not None:
             _checks.real(self.lr, "lr", 0, 10, strict_lo=True)
         _checks.real(self.ema, "ema", 0, 0.999999)
-        _checks.real(self.checkpoint_every, "checkpoint_every", 0, MAX_SECONDS)
+        if not (isinstance(self.checkpoint_every, (int, float)) and self.checkpoint_every >= 0):
+            raise PushforwardError("checkpoint_every must be seconds >= 0 (inf: only after the "
+                                   f"first validation and at the end), got "
+                                   f"{self.checkpoint_every!r}")
         _checks.string(self.net, "net")
         if self.activation is not None:
             _checks.string(self.activation, "activation", ACTIVATIONS)
@@ -582,7 +585,7 @@ def learned_fit(key: str, description: str, make_objective):
                            on_step=on_step, held=held, schema=schema)
 
     def check(source: Source, *, noise: str, latent_dim: int | None,
-              config: TrainConfig | None = None, **overrides) -> None:
+              config: TrainConfig | None = None, on_step=None, **overrides) -> None:
         """Every setting of a run, its objective and its network, checked before training."""
         if config is not None and not isinstance(config, TrainConfig):
             raise PushforwardError(f"config must be a TrainConfig, got {type(config).__name__}")

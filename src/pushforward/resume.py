@@ -57,6 +57,9 @@ def recorded_run(folder: str | os.PathLike) -> Run:
         from ._state import load_state
 
         st = load_state(folder / CHECKPOINT)
+        if not isinstance(st, dict):
+            raise PushforwardError(f"{folder / CHECKPOINT}: damaged checkpoint (no state); start "
+                                   "afresh with --force")
         meta = st.get("meta", {})
         step, elapsed, source = st.get("step"), st.get("elapsed"), "checkpoint"
     elif (folder / MODEL_FILE).exists():
@@ -66,7 +69,18 @@ def recorded_run(folder: str | os.PathLike) -> Run:
         step, elapsed, source = info.get("steps"), info.get("seconds"), "model"
     else:
         raise PushforwardError(f"{folder}: nothing to resume from (no checkpoint and no model)")
-    if not isinstance(meta.get("train"), dict) or not isinstance(step, int):
+    if source == "checkpoint":  # a damaged or hostile step must not end the run silently
+        from ._checks import integer, real
+        from ._limits import MAX_SECONDS, MAX_STEPS
+
+        try:
+            integer(step, "step", 0, MAX_STEPS)
+            real(elapsed, "elapsed", 0, MAX_SECONDS)
+        except PushforwardError as e:
+            raise PushforwardError(f"{folder / CHECKPOINT}: damaged checkpoint: {e}; start "
+                                   "afresh with --force") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("train"), dict) or not isinstance(
+            step, int):
         raise PushforwardError(f"{folder}: holds no learned run to resume "
                                f"(method {meta.get('method')!r} is not trained)")
     try:

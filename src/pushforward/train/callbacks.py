@@ -328,12 +328,16 @@ class Checkpoint(Callback):
     def __init__(self, path: Path, every: float, meta: dict[str, Any] | None = None):
         self.path, self.every, self.meta = Path(path), every, meta or {}
         self._last = time.perf_counter()
+        self._saved = False
 
     def on_start(self, loop: Loop) -> None:
         self._last = time.perf_counter()
 
     def on_step(self, loop: Loop) -> None:
-        if time.perf_counter() - self._last >= self.every:
+        # the first checkpoint right after the first validation (a kill then loses little),
+        # then one every `every` seconds
+        first = not self._saved and "val" in loop.logs
+        if first or time.perf_counter() - self._last >= self.every:
             self.save(loop)
 
     def on_end(self, loop: Loop) -> None:
@@ -343,7 +347,7 @@ class Checkpoint(Callback):
 
     def save(self, loop: Loop) -> None:
         save_state(self.path, {**loop.checkpoint(), "meta": self.meta})
-        self._last = time.perf_counter()
+        self._last, self._saved = time.perf_counter(), True
 
     def restore(self, loop: Loop) -> None:
         """Continue ``loop`` from the checkpoint; clear errors when it cannot be done."""
@@ -355,15 +359,42 @@ class Checkpoint(Callback):
             raise PushforwardError(f"{self.path}: was written with other settings "
                                    f"({', '.join(differ)}); resume with the same settings or "
                                    "start afresh")
+        _check_progress(self.path, st, loop.settings.steps)
         try:
             loop.load_checkpoint(st)
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        except PushforwardError:
+            raise
+        except (Exception, RecursionError) as e:  # anything a damaged checkpoint provokes
+            first = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
             raise PushforwardError(f"{self.path}: not a checkpoint this version can resume "
-                                   f"({type(e).__name__}: {e}); start afresh") from None
+                                   f"({type(e).__name__}: {first}); start afresh") from None
 
     def hint(self) -> str | None:
         """What the user keeps when training fails."""
         return f"the last good checkpoint is kept in {self.path}" if self.path.exists() else None
+
+
+def _check_progress(path: Path, st: Any, steps: int | None) -> None:
+    """A checkpoint's step and clock: integers and finite seconds within a run's reach.
+
+    A step beyond the run's step budget would end the resumed run at once, silently; it is
+    refused with the way out (a step equal to it is a run that ended before its model was
+    saved: resuming saves it).
+    """
+    from .._checks import integer, real
+    from .._limits import MAX_SECONDS, MAX_STEPS
+
+    if not isinstance(st, dict):
+        raise PushforwardError(f"{path}: not a checkpoint (no state); start afresh")
+    try:
+        step = integer(st.get("step"), "step", 0, MAX_STEPS)
+        real(st.get("elapsed"), "elapsed", 0, MAX_SECONDS)
+    except PushforwardError as e:
+        raise PushforwardError(f"{path}: damaged checkpoint: {e}; start afresh") from None
+    if steps is not None and step > steps:
+        raise PushforwardError(f"{path}: the checkpoint is at step {step:,}, beyond this "
+                               f"run's budget of {steps:,} steps; give a larger --steps to "
+                               "continue it, or --force to start afresh")
 
 
 #: Settings a resumed run may change: its budget and where and how fast it runs.

@@ -192,14 +192,14 @@ class Loop:
                     self.train_step()
                     between = True
                 if reason == INTERRUPTED:
-                    raise KeyboardInterrupt
+                    raise Interrupted(self._held.signum)
                 if reason != DIVERGED:
                     self.logs, between = {}, False
                     for cb in self.callbacks:
                         cb.on_end(self)
                     between = True
                 if self._held.pending:  # a Ctrl-C during the last callbacks
-                    raise KeyboardInterrupt
+                    raise Interrupted(self._held.signum)
                 return reason
         except KeyboardInterrupt:
             if between:
@@ -245,27 +245,40 @@ class Loop:
                 cb.load_state_dict(st["callbacks"][cb.key])
 
 
-class _HeldInterrupt:
-    """While training, the first SIGINT only sets ``pending``; the loop stops between steps.
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C (SIGINT) or by SIGTERM, after its checkpoint; ``signum`` says
+    which, so the command exits with 128 + signum (130 or 143)."""
 
-    Only the main thread receives signals, and only Python's default handler is replaced (a
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__()
+        self.signum = int(signum)
+
+
+class _HeldInterrupt:
+    """While training, the first SIGINT or SIGTERM only sets ``pending``; the loop stops between
+    steps (and checkpoints). A second signal interrupts at once.
+
+    Only the main thread receives signals, and only Python's default handlers are replaced (a
     caller's own handler is left alone).
     """
 
     pending = False
+    signum = int(signal.SIGINT)
 
     def __enter__(self) -> _HeldInterrupt:
-        self._old = None
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._old = signal.signal(signal.SIGINT, self._hold)
+        self._old: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig, default in ((signal.SIGINT, signal.default_int_handler),
+                                 (signal.SIGTERM, signal.SIG_DFL)):
+                if signal.getsignal(sig) is default:
+                    self._old[sig] = signal.signal(sig, self._hold)
         return self
 
     def _hold(self, signum, frame) -> None:
         if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
+            raise Interrupted(signum)
+        self.pending, self.signum = True, int(signum)
 
     def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
