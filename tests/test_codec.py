@@ -71,10 +71,17 @@ def test_compose_applies_parts_in_order():
     assert (c.in_dim, c.out_dim) == (3, 2)
 
 
-def test_categorical_columns_are_refused_in_one_line():
-    x = np.column_stack([np.arange(6.0), [0, 1, 0, 1, 2, 2]])
-    with pytest.raises(PushforwardError, match="'x1' is categorical"):
-        build_codec(infer_schema(x, categorical=["x1"]), x, standardize=False)
+def test_categorical_columns_one_hot_for_learned_maps_ordinal_for_exact_ones():
+    x = np.column_stack([np.arange(6.0), [0, 1, 0, 1, 5, 5]])
+    schema = infer_schema(x, categorical=["x1"])
+    learned = build_codec(schema, x, standardize=True)
+    y = learned.encode(x)
+    assert y.shape == (6, 4)  # x0 and the 3-wide one-hot block of x1
+    assert np.array_equal(learned.decode(y), x)
+    exact = build_codec(schema, x, standardize=False)
+    assert exact.out_dim == 2 and np.array_equal(exact.decode(exact.encode(x)), x)
+    # off-level values snap to the nearest category, so only 0, 1 or 5 ever come out
+    assert exact.decode(np.array([[0.0, 2.9], [0.0, 3.1]]))[:, 1].tolist() == [1.0, 5.0]
 
 
 def test_fit_records_schema_and_codec_in_the_model_file(tmp_path):

@@ -583,7 +583,7 @@ def test_load_source_in_memory():
     (np.zeros((3, 2, 2)), ["(3, 2, 2)"]),
     ([[1, 2], [3]], ["different lengths"]),
     (["1", "a"], ["need numbers"]),
-    (pd.DataFrame({"u": [1, 2], "v": ["a", "b"]}), ["row index 0", "'v'", "'a'"]),
+    (pd.DataFrame({"u": [1, 2, 3], "v": ["1", "2", "a"]}), ["row index 2", "'v'", "'a'"]),
 ])
 def test_load_source_bad_memory(x, parts):
     raises(parts, load_source, x)

@@ -85,7 +85,7 @@ def fit(
     """
     from .methods import METHODS
 
-    source = load_source(data, columns=columns, key=key, dropna=dropna)
+    source = load_source(data, columns=columns, key=key, dropna=dropna, categorical=categorical)
     if resume:
         if out is None:
             raise PushforwardError("resume needs the model folder of the run (out=)")
@@ -126,11 +126,12 @@ def fit(
     # a learned run writes its checkpoint into `out`: one run per folder at a time
     writes = out is not None and "out" in params and not (distributed and not current().is_main)
     lock = folder_lock(out) if writes else contextlib.nullcontext()
+    latent = int(latent_dim) if latent_dim is not None else _default_latent(method, schema)
     with lock:
         fitted = fitter(
             split.train,
             noise=noise,
-            latent_dim=int(latent_dim) if latent_dim is not None else schema.encoded_dim,
+            latent_dim=latent,
             seed=seed,
             schema=schema,
             **options,
@@ -179,6 +180,13 @@ def check_request(source: Any, method: str, *, noise: str | None, latent_dim: An
     _check_options(method, fitter, options, None)
     if hasattr(fitter, "check"):  # learned methods
         fitter.check(source, noise=noise or "normal", latent_dim=latent_dim, **options)
+
+
+def _default_latent(method: str, schema) -> int:
+    """The noise dimension: the encoded data's (one-hot blocks count k), for pointwise exact
+    maps one per modelled column."""
+    pointwise = method in ("quantile", "copula", "parametric")
+    return schema.pointwise_dim if pointwise else schema.encoded_dim
 
 
 def _holdout_share(options: dict[str, Any]) -> float:

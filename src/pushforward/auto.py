@@ -187,7 +187,7 @@ def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: 
             board.append({"method": key, "skipped": f"failed: {e}"})
             continue
         fit_s = time.monotonic() - t0
-        value = score(lambda k, s, m=fitted[key]: np.asarray(m.sample(k, seed=s), dtype=float))
+        value = score(lambda k, s, m=fitted[key]: m.sample_table(k, seed=s))
         board.append({"method": key, "score": value, "floor": floor,
                       "ratio": value / floor if floor > 0 else float("inf"),
                       "fit_s": round(fit_s, 3)})

@@ -294,7 +294,8 @@ def fit(
         from .learned import TrainConfig
 
         options["config"] = TrainConfig.from_toml(config)
-    source = load_source(data, columns=_split(columns), key=key, dropna=dropna)
+    source = load_source(data, columns=_split(columns), key=key, dropna=dropna,
+                         categorical=_split(categorical))
     # every setting checked before the start line: a bad one is all it prints
     if resume:
         from .resume import recorded_run
@@ -416,7 +417,8 @@ def sample(
     check_n(n)
     fitted = load(model)
     chunks = fitted.iter_samples(n, seed=seed, chunk_size=chunk_size)
-    write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force)
+    write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force,
+                  schema=fitted.schema)
     if out_path is not None:
         err.print(f"wrote {n:,} samples to {out_path}", markup=False, highlight=False)
 

@@ -203,15 +203,24 @@ class FittedMap:
             chunk_size: rows transformed at a time; does not change the result.
 
         Returns:
-            A float64 array (n, dim); a pandas DataFrame with the same columns when the map was
-            fitted on a DataFrame.
+            A float64 array (n, dim); a pandas DataFrame with the same columns, in the same
+            order, with the same dtypes when the map was fitted on a DataFrame or on a table
+            with categorical (string, boolean) columns (:func:`pushforward.data.table.to_frame`).
         """
-        x = np.concatenate(list(self.iter_samples(n, seed=seed, chunk_size=chunk_size)))
-        if self.info.get("frame"):
-            import pandas as pd
+        x = self.sample_table(n, seed=seed, chunk_size=chunk_size)
+        if self.info.get("frame") or (self.schema is not None and self.schema.labelled):
+            from .data.schema import Column, Schema
+            from .data.table import to_frame
 
-            return pd.DataFrame(x, columns=self.columns)
+            schema = self.schema or Schema(tuple(Column(c) for c in self.columns))
+            return to_frame(x, schema)
         return x
+
+    def sample_table(self, n: int, *, seed: SeedLike = None,
+                     chunk_size: int = 65536) -> np.ndarray:
+        """``n`` samples as the float table (n, dim) the map works on: categories as their
+        codes (what :meth:`sample` turns into labels), the same rows for the same seed."""
+        return np.concatenate(list(self.iter_samples(n, seed=seed, chunk_size=chunk_size)))
 
     # ------------------------------------------------------------------ files
     def _state(self) -> dict[str, np.ndarray]:

@@ -209,7 +209,7 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
         evaluation = evaluate(model, source, n=n, seed=seed, train=train)
     k = min(n, plot_points)
     real = None if source is None else source.draw(k, seed=seed + 7)
-    generated = np.asarray(model.sample(k, seed=seed + 8), dtype=float)
+    generated = model.sample_table(k, seed=seed + 8)
     if grid is None:
         grid = _auto_grid(model, real, generated)
     figs = plots.plots_for(model, real, generated, dist=getattr(source, "dist", None),

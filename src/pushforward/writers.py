@@ -25,12 +25,18 @@ def write_samples(
     n: int,
     columns: list[str],
     force: bool = False,
+    schema=None,
 ) -> None:
     """Stream ``n`` rows arriving in ``chunks`` to ``path`` (CSV to stdout when ``path`` is None).
 
     The format follows the extension: ``.csv``, ``.tsv``, ``.txt`` (CSV without header),
     ``.npy`` (float64) or ``.parquet`` (needs ``pip install "pushforward[parquet]"``). The file
     appears only when complete.
+
+    With a ``schema`` whose columns are not all continuous, text and Parquet files hold the
+    table's types: CSV writes integers as integers, categories as their labels and missing
+    values as empty fields; Parquet keeps each column's dtype (``.npy`` keeps the float table,
+    categories as codes).
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -39,6 +45,9 @@ def write_samples(
         >>> np.load(p).ravel().tolist()
         [1.0, 1.0, 0.0]
     """
+    typed = schema is not None and any(c.kind != "continuous" for c in schema.columns)
+    if typed:
+        chunks = _Frames(chunks, schema)
     if path is None:
         try:
             _write_text(chunks, sys.stdout, columns, ",", header=True)
@@ -60,7 +69,7 @@ def write_samples(
             header = {"descr": "<f8", "fortran_order": False, "shape": (n, len(columns))}
             with open(tmp, "wb") as f:
                 np.lib.format.write_array_header_1_0(f, header)
-                for c in chunks:
+                for c in getattr(chunks, "raw", chunks):
                     f.write(np.ascontiguousarray(c, dtype="<f8").tobytes())
         elif ext == ".parquet":
             _write_parquet(chunks, tmp, columns)
@@ -70,7 +79,32 @@ def write_samples(
                 _write_text(chunks, f, columns, sep, header=ext != ".txt")
 
 
+class _Frames:
+    """Chunks of the float table as typed DataFrames (``text``: integers as nullable Int64,
+    so a CSV writes ``3``, not ``3.0``); ``.npy`` takes the raw chunks (``raw``)."""
+
+    def __init__(self, chunks, schema):
+        self.raw, self.schema, self.text = chunks, schema, False
+
+    def __iter__(self):
+        from .data.table import to_frame
+
+        for c in self.raw:
+            frame = to_frame(c, self.schema)
+            if self.text:
+                for col in self.schema.columns:
+                    if col.kind == "integer" and frame[col.name].dtype.kind == "f":
+                        frame[col.name] = frame[col.name].astype("Int64")
+            yield frame
+
+
 def _write_text(chunks, f, columns, sep, *, header: bool) -> None:
+    if isinstance(chunks, _Frames):
+        chunks.text = True
+        for i, frame in enumerate(chunks):
+            frame.to_csv(f, sep=sep, header=header and i == 0, index=False, na_rep="",
+                         float_format="%.17g", lineterminator="\n")
+        return
     if header:
         f.write(sep.join(columns) + "\n")
     for c in chunks:
@@ -85,6 +119,15 @@ def _write_parquet(chunks, tmp: Path, columns) -> None:
         raise PushforwardError(
             'writing Parquet needs pyarrow: pip install "pushforward[parquet]"'
         ) from None
+    if isinstance(chunks, _Frames):
+        writer = None
+        for frame in chunks:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+        writer.close()
+        return
     schema = pa.schema([(c, pa.float64()) for c in columns])
     with pq.ParquetWriter(tmp, schema) as w:
         for c in chunks:

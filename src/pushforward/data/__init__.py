@@ -20,7 +20,7 @@ from .files import (
     check_array,
     check_values,
     default_names,
-    frame_values,
+    table_meta,
     load_file,
     select_columns,
 )
@@ -44,7 +44,7 @@ def __getattr__(name: str):
 
 
 def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
-                dropna: bool = False) -> Source:
+                dropna: bool = False, categorical: list[str] | None = None) -> Source:
     """A :class:`Source` from data or a name.
 
     Tried in this order: a Source (returned as is); an array, DataFrame, Series or nested list
@@ -57,6 +57,10 @@ def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
         columns: keep these columns (names or 0-based indices, a list or ``"a,b"``).
         key: the array inside an ``.npz`` file.
         dropna: skip rows with missing, NaN or infinite values instead of failing.
+        categorical: columns of a file or DataFrame whose values are categories even where
+            some look like numbers. String, boolean and pandas categorical columns are
+            categories anyway: the data hold their codes, ``meta["categories"]`` the labels
+            (:mod:`pushforward.data.table`).
 
     Returns:
         The Source.
@@ -80,17 +84,18 @@ def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
     """
     if isinstance(x, Source):
         return x
+    categorical = list(categorical or ())
     if isinstance(x, os.PathLike):
-        return _from_path(Path(x), str(x), columns, key, dropna)
+        return _from_path(Path(x), str(x), columns, key, dropna, categorical)
     if not isinstance(x, str):
-        return _from_memory(x, columns, dropna)
+        return _from_memory(x, columns, dropna, categorical)
     text = x.strip()
     if text in TARGETS:
         return _keep_columns(TARGETS.get(text)(), columns)
     if text.startswith(IMAGE_PREFIX):
         return _keep_columns(load_picture(text[len(IMAGE_PREFIX):]), columns)
     if text and _exists(text):
-        return _from_path(Path(text), text, columns, key, dropna)
+        return _from_path(Path(text), text, columns, key, dropna, categorical)
     return _keep_columns(_from_spec(text), columns)
 
 
@@ -146,10 +151,10 @@ def distribution_source(dist) -> Source:
                   meta={"kind": "distribution"})
 
 
-def _from_path(path: Path, text: str, columns, key, dropna) -> Source:
+def _from_path(path: Path, text: str, columns, key, dropna, categorical=()) -> Source:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return _keep_columns(load_picture(path), columns)
-    return load_file(path, columns=columns, key=key, dropna=dropna)
+    return load_file(path, columns=columns, key=key, dropna=dropna, categorical=categorical)
 
 
 def _from_spec(text: str) -> Source:
@@ -166,17 +171,21 @@ def _from_spec(text: str) -> Source:
                            f" spec{hint}; see `pushforward list`")
 
 
-def _from_memory(x: Any, columns: ColumnsLike, dropna: bool) -> Source:
+def _from_memory(x: Any, columns: ColumnsLike, dropna: bool, categorical=()) -> Source:
     """Finite data from an array, DataFrame, Series, tensor or nested list."""
+    from .table import read_frame
+
     kind = type(x).__name__
     locate = lambda i: f"row index {i}"  # noqa: E731
     is_frame = type(x).__module__.startswith("pandas") and x.ndim == 2
+    meta: dict[str, Any] = {}
     if type(x).__module__.startswith("pandas"):
         frame = x.to_frame() if x.ndim == 1 else x
         names = [str(c) for c in frame.columns]
         pick = select_columns(names, columns, kind)
-        names = [names[j] for j in pick]
-        values = frame_values(frame.iloc[:, pick], names, kind, locate)
+        table = read_frame(frame.iloc[:, pick], [names[j] for j in pick], kind, locate,
+                           categorical=categorical)
+        names, values, meta = table.names, table.values, table_meta(table)
     else:
         if hasattr(x, "detach"):  # a torch tensor
             x = x.detach().cpu().numpy()
@@ -191,7 +200,7 @@ def _from_memory(x: Any, columns: ColumnsLike, dropna: bool) -> Source:
         names, values = [names[j] for j in pick], values[:, pick]
     data, dropped = check_values(values, names, kind, locate, dropna=dropna)
     return Source(name=kind, columns=names, data=data,
-                  meta={"rows": len(data), "dropped_rows": dropped, "frame": is_frame})
+                  meta={"rows": len(data), "dropped_rows": dropped, "frame": is_frame, **meta})
 
 
 def _keep_columns(source: Source, columns: ColumnsLike) -> Source:

@@ -24,6 +24,7 @@ from .. import _checks
 from .._limits import MAX_COLUMNS
 from ..errors import PushforwardError
 from .schema import Schema
+from .table import MAX_CATEGORIES, coded
 
 #: Parts a composed codec may have (a model file asking for more is refused).
 MAX_PARTS = 16
@@ -181,6 +182,211 @@ class Constant(Codec):
         return c
 
 
+def _blocks(sizes: list[int]) -> list[slice]:
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+
+class _PerColumn(Codec):
+    """Shared state of codecs that act on some ``columns`` of the table, each with a block of
+    ``levels`` (its categories' values in the table) and ``seen_`` (1 where a level occurs in
+    the training rows: only those are ever decoded)."""
+
+    def __init__(self, columns=(), levels=()):
+        self.columns = [int(j) for j in columns]
+        self.levels = [np.asarray(v, dtype=np.float64) for v in levels]
+
+    def _fit_seen(self, x: np.ndarray) -> None:
+        self.in_dim = x.shape[1]
+        self.seen_ = np.concatenate([np.isin(v, x[:, j]) for j, v in
+                                     zip(self.columns, self.levels, strict=True)] or [[]]
+                                    ).astype(np.float64)
+
+    def _index(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Each row's level index in column ``columns[k]`` (a value off the levels: nearest)."""
+        v = self.levels[k]
+        i = np.clip(np.searchsorted(v, x), 1, max(len(v) - 1, 1))
+        return np.where(np.abs(x - v[i - 1]) <= np.abs(v[np.minimum(i, len(v) - 1)] - x), i - 1,
+                        np.minimum(i, len(v) - 1))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "columns": self.columns,
+                "sizes": [len(v) for v in self.levels]}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"levels": np.concatenate(self.levels or [np.zeros(0)]), "seen": self.seen_}
+
+    @classmethod
+    def from_state(cls, config, state):
+        d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
+        columns, sizes = config.get("columns"), config.get("sizes")
+        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
+            raise PushforwardError("codec.columns must list distinct column positions")
+        if not isinstance(sizes, list) or len(sizes) != len(columns):
+            raise PushforwardError("codec.sizes must give one size per column")
+        columns = [_checks.integer(j, "codec.columns", 0, d - 1) for j in columns]
+        sizes = [_checks.integer(k, "codec.sizes", 1, MAX_CATEGORIES) for k in sizes]
+        _checks.tensor_keys(state, ("levels", "seen"))
+        flat = _checks.array(state, "levels", (sum(sizes),))
+        seen = _checks.array(state, "seen", (sum(sizes),))
+        levels = [flat[b] for b in _blocks(sizes)]
+        if any((np.diff(v) <= 0).any() for v in levels) or not np.isin(seen, (0, 1)).all() or (
+                any(seen[b].sum() == 0 for b in _blocks(sizes))):
+            raise PushforwardError("codec levels must increase and each column must have a seen "
+                                   "level (seen is 0 or 1)")
+        c = cls(columns, levels)
+        c.in_dim, c.seen_ = d, seen
+        c._set_dims()
+        return c
+
+    def _set_dims(self) -> None:
+        self.out_dim = self.in_dim
+
+
+class Round(Codec):
+    """Integer columns: encode is the identity; decode rounds, and with ``clip`` clips to the
+    training range [``lo_``, ``hi_``] (without it, tails that extrapolate stay whole numbers).
+
+    Example:
+        >>> c = Round([1]).fit(np.array([[0.5, 2.0], [0.7, 5.0]]))
+        >>> c.decode(np.array([[0.5, 3.4], [0.1, 9.0]])).tolist()
+        [[0.5, 3.0], [0.1, 5.0]]
+    """
+
+    name = "round"
+
+    def __init__(self, columns=(), *, clip: bool = True):
+        self.columns = [int(j) for j in columns]
+        self.clip = bool(clip)
+
+    def fit(self, x: np.ndarray) -> Round:
+        x = np.asarray(x, dtype=np.float64)
+        self.in_dim = self.out_dim = x.shape[1]
+        part = x[:, self.columns]
+        self.lo_, self.hi_ = np.nanmin(part, axis=0), np.nanmax(part, axis=0)
+        return self
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        y = np.array(y, dtype=np.float64)
+        v = np.round(y[:, self.columns])
+        y[:, self.columns] = np.clip(v, self.lo_, self.hi_) if self.clip else v
+        return y
+
+    def decode_tangent(self, v: np.ndarray) -> np.ndarray:
+        return v  # rounding is a step: the flow's velocity is taken before it
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "columns": self.columns, "clip": self.clip}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"lo": self.lo_, "hi": self.hi_}
+
+    @classmethod
+    def from_state(cls, config, state) -> Round:
+        d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
+        columns = config.get("columns")
+        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
+            raise PushforwardError("codec.columns must list distinct column positions")
+        if not isinstance(config.get("clip"), bool):
+            raise PushforwardError("codec.clip must be true or false")
+        c = cls([_checks.integer(j, "codec.columns", 0, d - 1) for j in columns],
+                clip=config["clip"])
+        _checks.tensor_keys(state, ("lo", "hi"))
+        c.lo_, c.hi_ = (_checks.array(state, k, (len(columns),)) for k in ("lo", "hi"))
+        if (c.lo_ > c.hi_).any() or (np.round(c.lo_) != c.lo_).any() or (
+                np.round(c.hi_) != c.hi_).any():
+            raise PushforwardError("codec tensors 'lo' and 'hi' must be whole with lo ≤ hi")
+        c.in_dim = c.out_dim = d
+        return c
+
+
+class Ordinal(_PerColumn):
+    """Categorical columns kept as one ordinal column each (pointwise exact maps): decode
+    snaps a value to the nearest level seen in training, so no unseen category comes out.
+
+    Example:
+        >>> c = Ordinal([0], [[0.0, 1.0, 2.0]]).fit(np.array([[0.0], [2.0]]))
+        >>> c.decode(np.array([[0.9], [1.2], [-3.0]])).ravel().tolist()
+        [0.0, 2.0, 0.0]
+    """
+
+    name = "ordinal"
+
+    def fit(self, x: np.ndarray) -> Ordinal:
+        self._fit_seen(np.asarray(x, dtype=np.float64))
+        self.out_dim = self.in_dim
+        return self
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        y = np.array(y, dtype=np.float64)
+        for k, b in enumerate(_blocks([len(v) for v in self.levels])):
+            seen = self.levels[k][self.seen_[b] > 0]
+            col = y[:, self.columns[k]]
+            i = np.clip(np.searchsorted(seen, col), 1, max(len(seen) - 1, 1))
+            lo, hi = seen[i - 1], seen[np.minimum(i, len(seen) - 1)]
+            y[:, self.columns[k]] = np.where(np.abs(col - lo) <= np.abs(hi - col), lo, hi)
+        return y
+
+    def decode_tangent(self, v: np.ndarray) -> np.ndarray:
+        return v
+
+
+class OneHot(_PerColumn):
+    """Categorical columns as one-hot blocks (learned maps).
+
+    Encode: the other columns in order, then one block of ``len(levels[k])`` 0/1 columns per
+    categorical column (a value's nearest level is hot). Decode: the level whose block entry is
+    largest (argmax), among the levels seen in training only; a core that outputs
+    probabilities (a softmax head) is decoded the same way, its most probable category.
+
+    Example:
+        >>> x = np.array([[1.5, 2.0], [0.5, 0.0]])
+        >>> c = OneHot([1], [[0.0, 1.0, 2.0]]).fit(x)
+        >>> c.encode(x).tolist()
+        [[1.5, 0.0, 0.0, 1.0], [0.5, 1.0, 0.0, 0.0]]
+        >>> c.decode(np.array([[7.0, 0.2, 0.9, 0.1]])).tolist()
+        [[7.0, 0.0]]
+    """
+
+    name = "onehot"
+
+    def fit(self, x: np.ndarray) -> OneHot:
+        self._fit_seen(np.asarray(x, dtype=np.float64))
+        self._set_dims()
+        return self
+
+    def _set_dims(self) -> None:
+        self.keep_ = np.setdiff1d(np.arange(self.in_dim), self.columns)
+        self.out_dim = len(self.keep_) + sum(len(v) for v in self.levels)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        blocks = [np.eye(len(v))[self._index(x[:, j], k)]
+                  for k, (j, v) in enumerate(zip(self.columns, self.levels, strict=True))]
+        return np.concatenate([x[:, self.keep_], *blocks], axis=1)
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        out = np.empty((len(y), self.in_dim))
+        out[:, self.keep_] = y[:, :len(self.keep_)]
+        rest = y[:, len(self.keep_):]
+        for k, b in enumerate(_blocks([len(v) for v in self.levels])):
+            scores = np.where(self.seen_[b] > 0, rest[:, b], -np.inf)
+            out[:, self.columns[k]] = self.levels[k][np.argmax(scores, axis=1)]
+        return out
+
+    def decode_tangent(self, v: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(v), self.in_dim), dtype=np.result_type(v, np.float64))
+        out[:, self.keep_] = v[:, :len(self.keep_)]
+        return out
+
+
 class Compose(Codec):
     """Parts applied in order on encode and in reverse order on decode (none: the identity).
 
@@ -237,7 +443,8 @@ class Compose(Codec):
         configs = config.get("parts")
         if not isinstance(configs, list) or len(configs) > MAX_PARTS:
             raise PushforwardError(f"codec.parts must be a list of at most {MAX_PARTS} codecs")
-        known = {f"{i}.{k}" for i in range(len(configs)) for k in ("mean", "std", "values")}
+        known = {f"{i}.{k}" for i in range(len(configs))
+                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen")}
         _checks.tensor_keys(state, (), known)
         parts = [codec_from_state(_checks.mapping(c, "codec part"),
                                   {k[len(f"{i}."):]: v for k, v in state.items()
@@ -258,6 +465,7 @@ class Compose(Codec):
 
 #: Codec parts by the name in their config.
 CODECS: dict[str, type[Codec]] = {"standardize": Standardize, "constant": Constant,
+                                  "round": Round, "ordinal": Ordinal, "onehot": OneHot,
                                   "compose": Compose}
 
 
@@ -269,16 +477,21 @@ def codec_from_state(config: dict[str, Any], state: dict[str, np.ndarray]) -> Co
     return CODECS[name].from_state(config, state)
 
 
-def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool) -> Compose:
+def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
+                onehot: bool | None = None, clip: bool = True) -> Compose:
     """The codec of ``schema`` fitted on training rows ``x``.
 
-    Constant columns are dropped (and restored on decode); with ``standardize`` the others are
-    standardised (learned maps); exact maps, which are equivariant to each column's scale, keep
-    data units.
+    Integer columns are rounded on decode (:class:`Round`; clipped to the training range
+    unless ``clip`` is False, for maps whose tails extrapolate). Categorical columns are one-hot
+    blocks (:class:`OneHot`, ``onehot``; the default for learned maps, ``standardize``) or one
+    ordinal column each (:class:`Ordinal`, for pointwise exact maps, whose empirical margins
+    reproduce each category's frequency). Constant columns are dropped (and restored on
+    decode); with ``standardize`` the others are standardised (learned maps); exact maps, which
+    are equivariant to each column's scale, keep data units.
 
     Raises:
-        PushforwardError: a categorical column (no method models categories yet), or every
-            column constant (nothing to model).
+        PushforwardError: every column constant (nothing to model), or a categorical column
+            whose categories are not numbers or codes.
 
     Example:
         >>> from pushforward.data.schema import infer_schema
@@ -286,15 +499,32 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool) -> Compose:
         >>> build_codec(infer_schema(x), x, standardize=True).encode(x).ravel().round(3).tolist()
         [-1.225, 1.225, 0.0]
     """
-    cat = schema.indices("categorical")
-    if cat:
-        raise PushforwardError(f"column {schema.names[cat[0]]!r} is categorical: no method "
-                               "models categorical columns yet; drop it (--columns) or leave it "
-                               "numeric")
     schema.check_modelled()
+    onehot = standardize if onehot is None else onehot
+    cat = schema.indices("categorical")
+    levels = [_levels(schema.columns[j]) for j in cat]
     parts: list[Codec] = []
-    if schema.indices("constant"):
-        parts.append(Constant(schema.indices("constant")))
+    if schema.indices("integer"):
+        parts.append(Round(schema.indices("integer"), clip=clip))
+    if cat and not onehot:
+        parts.append(Ordinal(cat, levels))
+    const = schema.indices("constant")
+    if const:
+        parts.append(Constant(const))
+    if cat and onehot:  # positions once the constant columns are gone
+        parts.append(OneHot([j - sum(c < j for c in const) for j in cat], levels))
     if standardize:
         parts.append(Standardize())
     return Compose(parts).fit(x)
+
+
+def _levels(column) -> np.ndarray:
+    """The values a categorical column takes in the table: codes 0..k−1, else its numbers."""
+    if coded(column):
+        return np.arange(len(column.categories), dtype=np.float64)
+    try:
+        return np.asarray(column.categories, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PushforwardError(f"column {column.name!r}: categories {column.categories[:3]!r} "
+                               "are not numbers; read the data with pushforward.load_source "
+                               "(or fit), which codes them") from None

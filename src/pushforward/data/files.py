@@ -26,6 +26,7 @@ import numpy as np
 from .._limits import MAX_COLUMNS, MAX_MAGNITUDE
 from ..errors import PushforwardError
 from .source import Source
+from .table import read_frame
 
 ColumnsLike = str | int | Sequence[str | int] | None
 Locate = Callable[[int], str]
@@ -36,7 +37,7 @@ _WHITESPACE = r"\s+"
 
 
 def load_file(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str | None = None,
-              dropna: bool = False) -> Source:
+              dropna: bool = False, categorical: Sequence[str] = ()) -> Source:
     """A finite :class:`Source` from a data file (format by extension, text when unknown).
 
     Arguments:
@@ -45,9 +46,13 @@ def load_file(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str 
         key: the array inside an ``.npz`` (optional when it holds exactly one).
         dropna: skip rows with a missing, NaN or infinite value instead of failing
             (``meta["dropped_rows"]`` counts them).
+        categorical: text and Parquet columns whose values are categories even where some
+            look like numbers (:func:`pushforward.data.table.read_frame`).
 
     Returns:
-        A Source with ``data`` (n, d) float64, ``columns`` and ``meta`` (file, format, rows).
+        A Source with ``data`` (n, d) float64, ``columns`` and ``meta`` (file, format, rows;
+        for tables ``categories``, the labels of columns held as category codes, and
+        ``dtypes``, each column's pandas dtype).
 
     Example:
         >>> import tempfile, pathlib
@@ -56,13 +61,18 @@ def load_file(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str 
         >>> s = load_file(p, columns="b,a")
         >>> s.columns, s.data.tolist()
         (['b', 'a'], [[2.0, 1.0], [4.0, 3.0]])
+        >>> s = load_file(p)
+        >>> s.data[:, 2].tolist(), s.meta["categories"]
+        ([0.0, 1.0], {'label': ['x', 'y']})
     """
-    data, names, meta = read_table(path, columns=columns, key=key, dropna=dropna)
+    data, names, meta = read_table(path, columns=columns, key=key, dropna=dropna,
+                                   categorical=categorical)
     return Source(name=str(path), columns=names, data=data, spec=str(path), meta=meta)
 
 
 def read_table(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str | None = None,
-               dropna: bool = False) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+               dropna: bool = False, categorical: Sequence[str] = ()
+               ) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     """The (n, d) float64 array, the column names and facts about the file (see load_file)."""
     path = Path(path)
     where = str(path)
@@ -81,9 +91,9 @@ def read_table(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str
         values, names, meta = _read_npz(path, where, key)
         where = f"{where}[{meta['key']}]"
     elif suffix in (".parquet", ".pq"):
-        return _read_parquet(path, where, columns, dropna)
+        return _read_parquet(path, where, columns, dropna, categorical)
     else:
-        return _read_text(path, where, columns, dropna)
+        return _read_text(path, where, columns, dropna, categorical)
     pick = select_columns(names, columns, where)
     data, dropped = check_values(values[:, pick], [names[j] for j in pick], where,
                                  lambda i: f"row index {i}", dropna=dropna)
@@ -332,7 +342,8 @@ def _line_numbers(path: Path, rows: int, header: bool) -> Locate:
     return locate
 
 
-def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool):
+def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool,
+               categorical: Sequence[str] = ()):
     import pandas as pd
 
     lines = _head(path, where)
@@ -363,12 +374,20 @@ def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool):
     frame = frame.iloc[:, pick]
     chosen = [names[j] for j in pick]
     locate = _line_numbers(path, len(frame), header)
-    hint = "; choose numeric columns with columns= (--columns)" if columns is None else ""
-    values = frame_values(frame, chosen, where, locate, hint=hint)
-    data, dropped = check_values(values, chosen, where, locate, dropna=dropna)
+    hint = "; or choose columns with columns= (--columns)" if columns is None else ""
+    table = read_frame(frame, chosen, where, locate, categorical=categorical, hint=hint)
+    data, dropped = check_values(table.values, table.names, where, locate, dropna=dropna)
     meta = dict(file=where, format="text", delimiter=sep, header=header, rows=len(data),
-                dropped_rows=dropped)
-    return data, chosen, meta
+                dropped_rows=dropped, **table_meta(table))
+    return data, table.names, meta
+
+
+def table_meta(table) -> dict[str, Any]:
+    """A read table's ``categories``, ``dtypes`` and left-out columns, for a Source's meta."""
+    meta: dict[str, Any] = {"categories": table.categories, "dtypes": table.dtypes}
+    if table.dropped:
+        meta["left_out"] = table.dropped
+    return meta
 
 
 def _numeric_cell(cell: str) -> bool:
@@ -440,7 +459,8 @@ def _read_npz(path: Path, where: str, key: str | None):
     return values, fields or default_names(values.shape[1]), {"format": "npz", "key": key}
 
 
-def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool):
+def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool,
+                  categorical: Sequence[str] = ()):
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -461,7 +481,9 @@ def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool):
     if len(frame) == 0:
         raise PushforwardError(f"{where}: no data rows")
     locate: Locate = lambda i: f"row index {i}"  # noqa: E731
-    values = frame_values(frame.iloc[:, list(range(len(chosen)))], chosen, where, locate)
-    data, dropped = check_values(values, chosen, where, locate, dropna=dropna)
-    meta = dict(file=where, format="parquet", rows=len(data), dropped_rows=dropped)
-    return data, chosen, meta
+    table = read_frame(frame.iloc[:, list(range(len(chosen)))], chosen, where, locate,
+                       categorical=categorical)
+    data, dropped = check_values(table.values, table.names, where, locate, dropna=dropna)
+    meta = dict(file=where, format="parquet", rows=len(data), dropped_rows=dropped,
+                **table_meta(table))
+    return data, table.names, meta

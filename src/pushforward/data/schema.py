@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PushforwardError
+from .table import DTYPES, MAX_CATEGORIES, coded
 
 KINDS = ("continuous", "integer", "categorical", "constant")
 
@@ -42,11 +43,14 @@ class Column:
     kind: str = "continuous"
     categories: tuple | None = None
     value: Any = None
+    dtype: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise PushforwardError(f"column {self.name!r}: unknown kind {self.kind!r}; "
                                    f"valid: {', '.join(KINDS)}")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise PushforwardError(f"column {self.name!r}: unknown dtype {str(self.dtype)[:40]!r}")
 
     @property
     def width(self) -> int:
@@ -61,6 +65,8 @@ class Column:
             d["categories"] = [_plain(c) for c in self.categories]
         if self.kind == "constant":
             d["value"] = _plain(self.value)
+        if self.dtype is not None:
+            d["dtype"] = self.dtype
         return d
 
 
@@ -104,6 +110,18 @@ class Schema:
         """The dimension of the encoded tensor the core map sees."""
         return sum(c.width for c in self.columns)
 
+    @property
+    def pointwise_dim(self) -> int:
+        """The core's dimension for pointwise exact maps: one per modelled column (category
+        codes as one ordinal column each)."""
+        return len(self.varying)
+
+    @property
+    def labelled(self) -> bool:
+        """Whether some column's values are labels (strings, booleans) held as codes, so that
+        samples are a DataFrame, not a float array."""
+        return any(coded(c) for c in self.columns)
+
     def check_modelled(self) -> None:
         """Raise when every column is constant: there is nothing for a map to model."""
         if self.encoded_dim == 0:
@@ -145,9 +163,13 @@ class Schema:
             cats = c.get("categories")
             if cats is not None and not isinstance(cats, list):
                 raise PushforwardError(f"schema: column {c['name']!r}: categories must be a list")
+            if cats is not None and (len(cats) > MAX_CATEGORIES or not all(
+                    isinstance(x, (str, int, float, bool)) for x in cats)):
+                raise PushforwardError(f"schema: column {c['name']!r}: categories must be at "
+                                       f"most {MAX_CATEGORIES} strings or numbers")
             columns.append(Column(c["name"], c.get("kind"),
                                   categories=tuple(cats) if cats is not None else None,
-                                  value=c.get("value")))
+                                  value=c.get("value"), dtype=c.get("dtype")))
         shape = d.get("event_shape")
         if shape is not None and not (isinstance(shape, list) and all(
                 isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
@@ -192,7 +214,10 @@ def infer_schema(data: Any, columns: Sequence[str] | None = None, *,
     if both:
         raise PushforwardError(f"column {sorted(both)[0]!r} is named both categorical and "
                                "integer; choose one")
-    cols = tuple(_infer_column(str(n), v, n in categorical, n in integer)
+    meta = getattr(data, "meta", None) or {}
+    labels, dtypes = meta.get("categories", {}), meta.get("dtypes", {})
+    cols = tuple(_infer_column(str(n), v, n in categorical, n in integer, labels.get(n),
+                               dtypes.get(n))
                  for n, v in zip(names, values, strict=True))
     shape = tuple(int(s) for s in event_shape) if event_shape is not None else shape
     return Schema(cols, shape or None)
@@ -220,21 +245,40 @@ def _table(data: Any, columns: Sequence[str] | None) -> tuple[list, list[str], t
     return [x[:, j] for j in range(x.shape[1])], names, None
 
 
-def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool) -> Column:
+def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool,
+                  labels: list | None = None, dtype: str | None = None) -> Column:
     numeric = v.dtype.kind in "iuf"
     rows = np.flatnonzero(~_missing(v))
     present = v[rows]
     uniques = _uniques(present)
+    if labels is not None:  # read as categories: the table holds codes into ``labels``
+        if integer:
+            raise PushforwardError(f"column {name!r} holds categories ({_few(labels)}), not "
+                                   "numbers: it cannot be integer; drop it from --integer")
+        if len(uniques) == 1:
+            return Column(name, "constant", value=labels[int(uniques[0])],
+                          categories=tuple(labels), dtype=dtype)
+        return Column(name, "categorical", categories=tuple(labels), dtype=dtype)
     if len(uniques) == 1:  # a fact of the data, whatever an override says
-        return Column(name, "constant", value=_plain(uniques[0]))
+        return Column(name, "constant", value=_plain(uniques[0]), dtype=dtype)
     if categorical or not numeric:
-        return Column(name, "categorical", categories=tuple(_plain(u) for u in uniques))
+        if len(uniques) > MAX_CATEGORIES:
+            raise PushforwardError(f"column {name!r} has {len(uniques):,} distinct values, more "
+                                   f"than the {MAX_CATEGORIES:,} categories a map models; leave "
+                                   "it out of --categorical")
+        return Column(name, "categorical", categories=tuple(_plain(u) for u in uniques),
+                      dtype=dtype)
     whole = np.isfinite(present) & (present == np.round(present))
     if integer and not whole.all():
         r = int(np.flatnonzero(~whole)[0])
         raise PushforwardError(f"column {name!r} is named integer but row {rows[r]} holds "
                                f"{_plain(present[r])!r}")
-    return Column(name, "integer" if whole.all() and len(present) else "continuous")
+    return Column(name, "integer" if whole.all() and len(present) else "continuous", dtype=dtype)
+
+
+def _few(labels: list) -> str:
+    shown = ", ".join(map(repr, labels[:3]))
+    return shown + (", …" if len(labels) > 3 else "")
 
 
 def _missing(v: np.ndarray) -> np.ndarray:

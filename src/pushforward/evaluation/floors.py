@@ -443,7 +443,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
 
     def gen(i: int) -> np.ndarray:
         if i not in gens:
-            gens[i] = np.asarray(model.sample(k, seed=seed + i), dtype=float)
+            gens[i] = model.sample_table(k, seed=seed + i)
         return gens[i]
 
     zt = z(plan.test)
@@ -535,7 +535,7 @@ def _mode_rows(model: FittedMap, source: Source, seed: int) -> list[Row]:
     if key not in MODES or not hasattr(metrics, "mode_coverage"):
         return []
     centres, sigma = MODES[key]
-    g = metrics.mode_coverage(np.asarray(model.sample(10_000, seed=seed), dtype=float), centres,
+    g = metrics.mode_coverage(model.sample_table(10_000, seed=seed), centres,
                               sigma)
     r = metrics.mode_coverage(source.draw(10_000, seed=seed + 1000), centres, sigma)
     ok_modes, ok_hq = g.covered >= r.covered, g.high_quality >= 0.9 * r.high_quality

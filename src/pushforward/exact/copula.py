@@ -87,7 +87,8 @@ class GaussianCopula(FittedMap):
             schema: Schema | None = None) -> GaussianCopula:
         """Fit the marginals and the normal-score correlation; constant columns pass through.
         ``y`` is ignored."""
-        x, names, schema, codec = _quantile.encoded_data(x, columns, schema)
+        x, names, schema, codec = _quantile.encoded_data(x, columns, schema,
+                                                         clip=self.tails == "clip")
         w = codec.encode(x)
         marginals = _quantile.QuantileMap(tails=self.tails, noise="normal",
                                           knots=self.knots).fit(w)

@@ -399,7 +399,7 @@ def check_pointwise(method: str, source, schema, latent_dim: int | None):
     from ..data.schema import infer_schema
 
     schema = schema if schema is not None else infer_schema(source)
-    dim = schema.encoded_dim
+    dim = schema.pointwise_dim
     if latent_dim is not None and int(latent_dim) != dim:
         const = len(schema.indices("constant"))
         which = f" ({schema.dim} columns less {const} constant)" if const else ""

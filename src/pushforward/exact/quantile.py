@@ -36,12 +36,14 @@ def as_data(x: Any, columns: list[str] | None = None) -> tuple[np.ndarray, list[
     return x, names
 
 
-def encoded_data(x: Any, columns: list[str] | None, schema: Schema | None):
+def encoded_data(x: Any, columns: list[str] | None, schema: Schema | None, *,
+                 clip: bool = True):
     """(data, names, schema, codec): the checked data, its schema (inferred when None) and the
-    codec an exact map fits its core to (constant columns dropped, data units kept)."""
+    codec an exact map fits its core to (constant columns dropped, category codes one ordinal
+    column each, data units kept; integers rounded, clipped to their range with ``clip``)."""
     x, names = as_data(x, columns)
     schema = schema if schema is not None else infer_schema(x, names)
-    return x, names, schema, build_codec(schema, x, standardize=False)
+    return x, names, schema, build_codec(schema, x, standardize=False, clip=clip)
 
 
 def check_not_constant(x: np.ndarray, columns: list[str]) -> None:
@@ -157,7 +159,7 @@ class QuantileMap(FittedMap):
         if self.tails not in TAILS:
             raise PushforwardError(f"unknown tails {self.tails!r}; valid: {', '.join(TAILS)}")
         check_knots(self.knots)
-        x, names, schema, codec = encoded_data(x, columns, schema)
+        x, names, schema, codec = encoded_data(x, columns, schema, clip=self.tails == "clip")
         q = np.sort(codec.encode(x), axis=0)
         lower = np.zeros((2, q.shape[1]))
         upper = np.zeros((2, q.shape[1]))

@@ -1,0 +1,156 @@
+"""Mixed-type tables (issue 13): categories, integers and booleans in, through the methods,
+and out with the same columns, order and dtypes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import pushforward
+from pushforward.cli import app
+from pushforward.data import load_source
+from pushforward.data.schema import infer_schema
+
+runner = CliRunner()
+
+
+def mixed(n=600, seed=0):
+    """A category that shifts x's mean by 3 for 'b', a count whose rate depends on the
+    category, a boolean flag."""
+    rng = np.random.default_rng(seed)
+    sp = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    return pd.DataFrame({"sp": sp,
+                         "x": rng.normal(size=n) + 3.0 * (sp == "b"),
+                         "count": rng.poisson(2 + 3 * (sp == "c")),
+                         "flag": rng.random(n) < 0.3})
+
+
+def assert_same_types(real: pd.DataFrame, fake: pd.DataFrame):
+    assert list(fake.columns) == list(real.columns)
+    assert [str(t) for t in fake.dtypes] == [str(t) for t in real.dtypes]
+    assert set(fake["sp"]) <= set(real["sp"])
+    assert set(fake["flag"]) <= {False, True}
+    assert real["count"].min() <= fake["count"].min() <= fake["count"].max() <= (
+        real["count"].max())
+
+
+def test_a_frame_is_read_into_the_schema():
+    src = load_source(mixed())
+    assert src.meta["categories"] == {"sp": ["a", "b", "c"], "flag": [False, True]}
+    schema = infer_schema(src)
+    kinds = [c.kind for c in schema.columns]
+    assert kinds == ["categorical", "continuous", "integer", "categorical"]
+    assert schema.encoded_dim == 3 + 1 + 1 + 2 and schema.pointwise_dim == 4
+    assert np.isin(src.data[:, 0], (0, 1, 2)).all()
+
+
+@pytest.mark.parametrize("method, options", [("copula", {"tails": "clip"}),
+                                             ("swd", {"steps": 100})])
+def test_methods_give_back_the_frame_types_and_the_category_frequencies(method, options):
+    real = mixed()
+    m = pushforward.fit(real, method=method, seed=0, holdout=0, **options)
+    fake = m.sample(3000, seed=1)
+    assert_same_types(real, fake)
+    share = fake["sp"].value_counts(normalize=True)
+    want = real["sp"].value_counts(normalize=True)
+    assert np.abs(share.reindex(want.index, fill_value=0) - want).max() < 0.08
+    assert abs(fake["flag"].mean() - real["flag"].mean()) < 0.08
+    if method == "swd":  # one-hot categories train with the rest: the dependence is learned
+        means = fake.groupby("sp")["x"].mean()
+        assert means["b"] - means["a"] > 1.5  # real: 3; without the dependence it would be 0
+
+
+def test_auto_takes_a_table():
+    real = mixed(400)
+    m = pushforward.fit(real, seed=0, time_budget=5)
+    assert_same_types(real, m.sample(500, seed=0))
+
+
+def test_an_unseen_category_is_never_generated():
+    real = mixed(300)
+    real["sp"] = pd.Categorical(real["sp"], categories=["a", "b", "c", "never"])
+    for method, opts in [("copula", {}), ("swd", {"steps": 20})]:
+        fake = pushforward.fit(real, method=method, seed=0, holdout=0, **opts).sample(2000,
+                                                                                     seed=0)
+        assert str(fake["sp"].dtype) == "category" and "never" not in set(fake["sp"])
+        assert list(fake["sp"].cat.categories) == ["a", "b", "c", "never"]
+
+
+def test_saved_model_keeps_the_types(tmp_path):
+    real = mixed(300)
+    m = pushforward.fit(real, method="copula", seed=0)
+    back = pushforward.load(m.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(back.sample(100, seed=3), m.sample(100, seed=3))
+
+
+def test_csv_round_trip_writes_integers_as_integers_and_categories_as_strings(tmp_path):
+    data = tmp_path / "d.csv"
+    mixed(300).to_csv(data, index=False)
+    model, out = tmp_path / "m", tmp_path / "s.csv"
+    r = runner.invoke(app, ["fit", str(data), "--method", "copula", "--out", str(model),
+                            "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    assert "2 categorical (sp, flag)" in r.stdout and "1 integer (count)" in r.stdout
+    assert runner.invoke(app, ["sample", str(model), "-n", "200", "--out", str(out)]
+                         ).exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "sp,x,count,flag"
+    cells = [line.split(",") for line in lines[1:]]
+    assert {c[0] for c in cells} <= {"a", "b", "c"} and {c[3] for c in cells} <= {"True",
+                                                                                    "False"}
+    assert all(c[2].isdigit() for c in cells)  # "3", not "3.0"
+    back = pd.read_csv(out)
+    assert [str(t) for t in back.dtypes] == [str(t) for t in pd.read_csv(data).dtypes]
+
+
+def test_parquet_keeps_the_dtypes(tmp_path):
+    pytest.importorskip("pyarrow")
+    real = mixed(300)
+    real["sp"] = real["sp"].astype("category")
+    data, model, out = tmp_path / "d.parquet", tmp_path / "m", tmp_path / "s.parquet"
+    real.to_parquet(data)
+    assert runner.invoke(app, ["fit", str(data), "--method", "copula", "--out", str(model)]
+                         ).exit_code == 0
+    assert runner.invoke(app, ["sample", str(model), "-n", "100", "--out", str(out)]
+                         ).exit_code == 0
+    back = pd.read_parquet(out)
+    assert [str(t) for t in back.dtypes] == [str(t) for t in real.dtypes]
+
+
+def test_a_numeric_column_named_categorical_keeps_its_values():
+    real = mixed(300)
+    m = pushforward.fit(real, method="swd", steps=10, seed=0, categorical=["count"])
+    assert m.schema.columns[2].kind == "categorical"
+    fake = m.sample(500, seed=0)
+    assert set(fake["count"]) <= set(real["count"]) and str(fake["count"].dtype) == "int64"
+
+
+def test_a_mostly_unique_string_column_is_left_out_with_a_warning(capsys):
+    real = mixed(300)
+    real.insert(0, "id", [f"row{i}" for i in range(len(real))])
+    src = load_source(real)
+    assert src.columns == ["sp", "x", "count", "flag"] and src.meta["left_out"] == ["id"]
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'id'" not in err and "id left out" in err and "--columns" in err
+
+
+def fails_with(result, *needles):
+    assert result.exit_code == 2, result.output
+    msg = result.stderr.strip()
+    assert msg.startswith("error:") and "\n" not in msg, msg
+    for n in needles:
+        assert n in msg, (n, msg)
+
+
+def test_bad_tables_get_one_line_and_exit_2(tmp_path):
+    def fit(text, *flags):
+        p = tmp_path / "d.csv"
+        p.write_text(text)
+        return runner.invoke(app, ["fit", str(p), "--out", str(tmp_path / "m"), *flags])
+
+    fails_with(fit("a,b\n1,\n2,\n3,\n"), "'b'", "every value is missing")
+    fails_with(fit("a,s\n1,x\n2,y\n3,x\n", "--integer", "s"), "'s'", "categories",
+               "integer")
+    fails_with(fit("a,s\n1,2\n2,3\n3,oops\n4,5\n"), "row 3", "'s'", "'oops'", "--categorical")
+    many = "a,s\n" + "\n".join(f"{i % 7},{i}" for i in range(100_000))
+    fails_with(fit(many, "--categorical", "s"), "'s'", "100,000", "categor")
