@@ -502,7 +502,8 @@ def plots_for(model, real=None, generated=None, *, dist=None, grid=None, seed: i
         >>> list(plots_for(m, m.sample(500, seed=1), n=500))
         ['histogram', 'qq', 'map']
     """
-    g = _as_2d(generated, "generated") if generated is not None else model.sample_table(n, seed=seed)
+    g = (_as_2d(generated, "generated") if generated is not None
+         else model.sample_table(n, seed=seed))
     names = getattr(model, "columns", None)
     out: dict[str, Any] = {}
     if model.dim == 1:

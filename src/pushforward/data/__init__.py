@@ -20,9 +20,9 @@ from .files import (
     check_array,
     check_values,
     default_names,
-    table_meta,
     load_file,
     select_columns,
+    table_meta,
 )
 from .picture import PREFIX as IMAGE_PREFIX
 from .picture import load_picture
