@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from ..data import Source, load_source
-from ..data.split import find_split
 from ..data.codec import Compose, Standardize
+from ..data.split import find_split
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
