@@ -9,15 +9,20 @@ API gets its own table. Hypothesis draws specs, CSV contents and option values.
 
 import gzip
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import pushforward
 from pushforward.cli import app
+from pushforward.errors import PushforwardError
 
 runner = CliRunner()
 FAST = settings(max_examples=25, deadline=None, derandomize=True,
@@ -25,7 +30,8 @@ FAST = settings(max_examples=25, deadline=None, derandomize=True,
 
 GAMMA = np.random.default_rng(0).gamma(2.0, size=200)
 CSV = "x\n" + "\n".join(f"{v:.6f}" for v in GAMMA) + "\n"
-CSV2 = "a,b\n" + "\n".join(f"{v:.6f},{w:.6f}" for v, w in zip(GAMMA, GAMMA[::-1], strict=True)) + "\n"
+CSV2 = "a,b\n" + "\n".join(f"{v:.6f},{w:.6f}"
+                           for v, w in zip(GAMMA, GAMMA[::-1], strict=True)) + "\n"
 
 
 def _npy(array) -> bytes:
@@ -399,3 +405,193 @@ def test_the_table_is_large():
 @pytest.mark.parametrize("args,needles,files", ALL)
 def test_bad_input_is_one_line(tmp_path, monkeypatch, models, args, needles, files):
     run_case(tmp_path, monkeypatch, models, args, files, needles)
+
+
+# --------------------------------------------------------------------------- numbers
+NEAR_LIMIT = np.random.default_rng(0).uniform(5e307, 1e308, 200)
+NUMBERS = [
+    case("csv-near-float-limit", "fit h.csv", ["h.csv", "'x'", "rescale"],
+         {"h.csv": "x\n" + "\n".join(repr(float(v)) for v in NEAR_LIMIT) + "\n"}),
+    case("npy-near-float-limit", "fit h.npy --method sliced-js --steps 5", ["h.npy", "rescale"],
+         {"h.npy": _npy(NEAR_LIMIT)}),
+    case("csv-near-float-limit-2d", "fit h.csv --method copula", ["h.csv", "'b'"],
+         {"h.csv": "a,b\n" + "\n".join(f"{v},{float(w)!r}" for v, w in
+                                       zip(range(200), NEAR_LIMIT, strict=True)) + "\n"}),
+    case("transform-to-infinity", "transform u.txt --from uniform --to norm",
+         ["u.txt", "row 2", "inf"], {"u.txt": "0.5\n1\n"}),
+]
+
+
+@pytest.mark.parametrize("args,needles,files", NUMBERS)
+def test_numbers_beyond_float64_are_one_line(tmp_path, monkeypatch, models, args, needles,
+                                             files):
+    run_case(tmp_path, monkeypatch, models, args, files, needles)
+
+
+def test_every_table_case_together_is_over_150():
+    assert len(ALL) + len(NUMBERS) >= 150
+
+
+# --------------------------------------------------------------------------- real processes
+SUBPROCESS = ["seed-negative", "spec-markup", "sample-n-power", "csv-text-cell",
+              "transform-uniform-support", "csv-bracket-name", "budget-nan"]
+
+
+@pytest.mark.parametrize("id_", SUBPROCESS)
+def test_a_few_cases_as_real_processes(tmp_path, models, id_):
+    (args, needles, files), = [p.values for p in ALL if p.id == id_]
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    before = _tree(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(pushforward.__file__).parents[1]),
+           "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "pushforward.cli", *[models.get(a, a)
+                                                                    for a in args]],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), r.stderr
+    assert all(n in r.stderr for n in needles), (needles, r.stderr)
+    assert _tree(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- the Python API
+def _api_cases():
+    x = np.column_stack([GAMMA, GAMMA[::-1]])
+    fit = pushforward.fit
+    return [
+        ("seed", lambda: fit(x, method="copula", seed=-1), "seed"),
+        ("seed-bool", lambda: fit(x, method="copula", seed=True), "seed"),
+        ("latent", lambda: fit(x, method="copula", latent_dim=0), "latent_dim"),
+        ("latent-text", lambda: fit(x, method="copula", latent_dim="2"), "latent_dim"),
+        ("method", lambda: fit(x, method="nope"), "nope"),
+        ("noise", lambda: fit(x, noise="cauchy"), "cauchy"),
+        ("inf", lambda: fit(np.array([[1.0], [np.inf], [2.0]])), "row index 1"),
+        ("huge", lambda: fit(NEAR_LIMIT), "rescale"),
+        ("3d", lambda: fit(np.ones((3, 2, 2))), "shape"),
+        ("objects", lambda: fit(np.array([None, 1.0], dtype=object)), "objects"),
+        ("ragged", lambda: fit([[1.0, 2.0], [3.0]]), "rows"),
+        ("wide", lambda: fit(np.ones((3, 5000))), "columns"),
+        ("columns", lambda: fit(x, columns=["zz"]), "zz"),
+        ("steps", lambda: fit(x, method="swd", steps="abc"), "steps"),
+        ("budget-nan", lambda: fit(x, method="swd", time_budget=float("nan")), "time_budget"),
+        ("budget-inf", lambda: fit(x, method="swd", time_budget=float("inf")), "time_budget"),
+        ("threads", lambda: fit(x, method="swd", steps=2, threads=-1), "threads"),
+        ("width", lambda: fit(x, method="swd", steps=2, width=10**9), "width"),
+        ("depth", lambda: fit(x, method="swd", steps=2, depth=10**6), "depth"),
+        ("config", lambda: fit(x, method="swd", config="c.toml"), "config"),
+        ("objective", lambda: fit(x, method="swd", steps=2, objective_options={"x": 1}), "'x'"),
+        ("option", lambda: fit(x, method="copula", steps=3), "steps"),
+        ("spec-overflow", lambda: fit("norm(0, 1" + "0" * 400 + ")"), "not a finite"),
+        ("spec-long", lambda: fit("x" * 10_000), "no such file"),
+        ("spec-nul", lambda: fit("norm\x00"), "spec"),
+        ("load-missing", lambda: pushforward.load("no/such/model"), "no such model"),
+    ]
+
+
+API = _api_cases()
+
+
+@pytest.mark.parametrize("make,needle", [(m, n) for _, m, n in API],
+                         ids=[i for i, _, _ in API])
+def test_the_api_raises_one_line(make, needle):
+    with pytest.raises(PushforwardError) as e:
+        make()
+    assert "\n" not in str(e.value) and needle in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("call,needle", [
+    (lambda m: m.sample(0), "positive"),
+    (lambda m: m.sample(10**20), "limit"),
+    (lambda m: m.sample(5, chunk_size=0), "chunk_size"),
+    (lambda m: m.sample(5, seed=-2), "seed"),
+    (lambda m: m.inverse_transform(np.ones((3, 5))), "shape"),
+    (lambda m: m.save("/dev/full/m.safetensors"), "/dev/full"),
+])
+def test_a_fitted_map_refuses_bad_calls_in_one_line(models, call, needle):
+    m = pushforward.load(models["{model}"])
+    with pytest.raises(PushforwardError) as e:
+        call(m)
+    assert "\n" not in str(e.value) and needle in str(e.value), str(e.value)
+
+
+# --------------------------------------------------------------------------- Hypothesis
+SPEC_TEXT = st.text(alphabet="normgamixbet()[],.*=+-/0123456789e_ ", max_size=60)
+
+
+@FAST
+@given(text=SPEC_TEXT)
+def test_any_spec_text_is_a_source_or_one_line(text):
+    from pushforward.data import load_source
+
+    try:
+        s = load_source(text)
+    except PushforwardError as e:
+        assert "\n" not in str(e) and len(str(e)) < 400
+    else:
+        assert s.dim >= 1 and np.isfinite(s.draw(5, seed=0)).all()
+
+
+CELL = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                 st.integers(-10**30, 10**30).map(str),
+                 st.text(alphabet="abc,;\t\"'[]/ 1e-", max_size=6))
+
+
+@FAST
+@given(rows=st.lists(st.lists(CELL, min_size=1, max_size=4), min_size=0, max_size=8),
+       header=st.booleans())
+def test_any_csv_is_finite_data_or_one_line_naming_the_file(tmp_path, rows, header):
+    from pushforward.data import load_file
+
+    path = tmp_path / "h.csv"
+    lines = (["a,b,c,d"[: 2 * max(len(r) for r in rows) - 1]] if header and rows else [])
+    path.write_text("\n".join(lines + [",".join(r) for r in rows]) + "\n")
+    try:
+        s = load_file(path)
+    except PushforwardError as e:
+        assert "\n" not in str(e) and "h.csv" in str(e), str(e)
+    else:
+        assert s.data.ndim == 2 and len(s.data) >= 2 and np.isfinite(s.data).all()
+        assert np.abs(s.data).max() <= 1e150
+
+
+SETTING = st.sampled_from(["steps", "time_budget", "width", "depth", "threads", "batch_size",
+                           "lr", "holdout", "ema", "eval_every", "patience"])
+VALUE = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True,
+                                                         allow_infinity=True),
+                  st.text(max_size=5), st.booleans(), st.none())
+
+
+@FAST
+@given(name=SETTING, value=VALUE)
+def test_any_training_setting_is_accepted_or_one_line_naming_it(name, value):
+    from pushforward.learned import TrainConfig
+
+    try:
+        cfg = TrainConfig().replace(**{name: value})
+    except PushforwardError as e:
+        assert "\n" not in str(e) and name in str(e), str(e)
+    else:
+        got = getattr(cfg, name)
+        assert got is None or (not isinstance(got, str) and np.isfinite(float(got)))
+
+
+@FAST
+@given(option=st.sampled_from(["--seed", "--steps", "--width", "--threads", "--time-budget",
+                               "--latent-dim", "--holdout", "--lr"]),
+       value=st.one_of(st.integers(-10**20, 10**20).map(str),
+                       st.sampled_from(["nan", "inf", "-inf", "1e400", "abc", "", "[/b]",
+                                        "0x10", "1_000", "-0"])))
+def test_any_option_value_fits_or_is_one_line(tmp_path_factory, option, value):
+    d = tmp_path_factory.mktemp("h")
+    (d / "d.csv").write_text(CSV2)
+    args = ["fit", str(d / "d.csv"), "--method", "swd", "--steps", "1", "--batch-size", "16",
+            "--width", "4", "--depth", "1", "--out", str(d / "m"), option, value]
+    if option == "--steps":
+        args[5] = value
+        args = args[:-2]
+    r = runner.invoke(app, args)
+    if r.exit_code == 0:
+        return
+    assert r.exit_code == 2, (args, r.output, r.exception)
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), (args, r.stderr)
+    assert not (d / "m").exists()
