@@ -54,6 +54,10 @@ from .two_sample import ALPHA, holm
 
 __all__ = ["Row", "Evaluation", "evaluate", "model_data", "MODES", "MIN_N", "REFERENCES"]
 
+class TooFewRows(PushforwardError):
+    """The data leave fewer than :data:`MIN_N` reference rows to evaluate against."""
+
+
 #: Where the reference rows come from, and what the verdict says about it.
 REFERENCES = {
     "held-out": "",
@@ -434,7 +438,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
     plan = _plan(model, source, train, int(n), int(seed), repeats)
     k = len(plan.test)
     if k < MIN_N:
-        raise PushforwardError(f"{source.name}: only {k} reference rows to evaluate against "
+        raise TooFewRows(f"{source.name}: only {k} reference rows to evaluate against "
                                f"(need {MIN_N}); pass more data, or held-out data and train=")
     gens: dict[int, np.ndarray] = {}
 
