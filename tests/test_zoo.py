@@ -171,23 +171,44 @@ def test_nsf_transform_inverts_inverse_transform():
     assert np.allclose(m.inverse_transform(m.transform(x)), x, atol=1e-8)
 
 
-def test_a_hostile_nsf_size_is_refused(tmp_path):
+def _rewrite(file, edit) -> None:
+    """Apply ``edit`` to a model file's settings and write it back with a valid checksum."""
     import json
 
     from safetensors.numpy import load_file, save_file
 
     from pushforward import _checks
 
-    m = pushforward.fit(banana(), method="nsf", seed=0, steps=2, threads=1, **SMALL["nsf"])
-    file = m.save(tmp_path / "m")
     meta = json.loads(json.loads(file.read_bytes()[8:8 + int.from_bytes(
         file.read_bytes()[:8], "little")])["__metadata__"]["pushforward"])
-    meta["net"]["kwargs"]["transforms"] = 10**6
+    edit(meta)
     tensors = load_file(file)
     meta["checksum"] = _checks.checksum(meta, tensors)
     save_file(tensors, file, metadata={"pushforward": json.dumps(meta)})
+
+
+def test_a_hostile_nsf_file_is_refused_in_one_line(tmp_path):
+    m = pushforward.fit(banana(), method="nsf", seed=0, steps=2, threads=1, **SMALL["nsf"])
+    file = m.save(tmp_path / "m")
+    _rewrite(file, lambda meta: meta["net"]["kwargs"].update(transforms=10**6))
     with pytest.raises(PushforwardError, match="transforms must be an integer in"):
         pushforward.load(file)
+    plain = pushforward.fit(banana(), method="energy", seed=0, steps=2, threads=1, width=8,
+                            depth=1).save(tmp_path / "p")
+    _rewrite(plain, lambda meta: meta.update(kind="normalizing-flow"))
+    with pytest.raises(PushforwardError, match="needs a flow network") as e:
+        pushforward.load(plain)
+    assert "\n" not in str(e.value)
+
+
+def test_vae_noise_scale_stays_at_or_above_its_floor():
+    vae = VAE(sigma_init=0.5, sigma_min=0.2, encoder_width=8, encoder_depth=1)
+    vae.setup(dim=2, latent_dim=2, device=torch.device("cpu"), dtype=torch.float64, seed=0)
+    with torch.no_grad():
+        vae.scale.log_sigma.copy_(torch.tensor([-5.0, 0.0]))
+    assert torch.allclose(vae.observation_sigma(), torch.tensor([0.2, 1.0], dtype=torch.float64))
+    with pytest.raises(PushforwardError, match="sigma_init must be in"):
+        VAE(sigma_init=0.05, sigma_min=0.1)
 
 
 def test_a_constant_column_passes_through_nsf_and_is_a_point_mass_of_its_density():

@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from .errors import PushforwardError
 from .learned import LearnedMap
 
 __all__ = ["NormalizingFlowMap"]
@@ -40,6 +41,14 @@ class NormalizingFlowMap(LearnedMap):
     """
 
     kind: ClassVar[str] = "normalizing-flow"
+
+    @classmethod
+    def _from_state(cls, meta, tensors) -> NormalizingFlowMap:
+        m = super()._from_state(meta, tensors)
+        if not (hasattr(m.net, "log_prob") and hasattr(m.net, "transform")):
+            raise PushforwardError(f"a normalizing-flow model needs a flow network (nsf), got "
+                                   f"{m.net_spec.get('name')!r}")
+        return m
 
     def _apply(self, fn, y: np.ndarray, empty: tuple[int, ...]) -> np.ndarray:
         p = self._param
