@@ -609,3 +609,27 @@ def test_load_source_strings(tmp_path, monkeypatch):
 
 def test_source_type_is_exported():
     assert Source is load_source("moons").__class__
+
+
+# ------------------------------------------------------------------ data larger than memory
+def test_a_float_npy_file_stays_on_disk_memory_mapped(tmp_path):
+    x = np.random.default_rng(0).normal(size=(1000, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    s = load_file(tmp_path / "x.npy")
+    assert isinstance(s.data, np.memmap) and s.data.dtype == np.float32  # not read, not copied
+    np.testing.assert_array_equal(s.data, x)
+    picked = load_file(tmp_path / "x.npy", columns="x2,x0").data  # a column choice copies
+    np.testing.assert_array_equal(picked, x[:, [2, 0]].astype(np.float64))
+
+
+def test_a_memory_mapped_file_is_still_checked_row_by_row(tmp_path, monkeypatch):
+    import pushforward.data.files as files
+
+    monkeypatch.setattr(files, "SCAN_ROWS", 7)  # several blocks: the bad row is in the third
+    x = np.arange(40.0).reshape(20, 2)
+    x[17, 1] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(PushforwardError, match=r"row index 17, column 'x1': missing value"):
+        load_file(tmp_path / "x.npy")
+    kept = load_file(tmp_path / "x.npy", dropna=True)
+    assert len(kept.data) == 19 and kept.meta["dropped_rows"] == 1

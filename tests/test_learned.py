@@ -161,3 +161,16 @@ def test_a_fit_without_a_seed_draws_one_every_library_takes():
     m = pushforward.fit("moons", method="sliced-js", steps=2, batch_size=64)
     assert isinstance(m.seed, int) and 0 <= m.seed < 2**32
     assert "verdict" in m.info["holdout"]
+
+
+def test_a_fit_draws_its_batches_from_a_memory_mapped_file_exactly(tmp_path):
+    # holdout 0 keeps the file whole, so batches are read from disk; same rows, same weights
+    x = np.random.default_rng(1).normal(size=(3000, 2)) * [1.0, 3.0]
+    np.save(tmp_path / "x.npy", x)
+    source = pushforward.load_source(tmp_path / "x.npy")
+    assert isinstance(source.data, np.memmap)
+    fit = pushforward.methods.METHODS.get("sliced-js")
+    on_disk, in_memory = (fit(data, noise="normal", latent_dim=2, seed=4, steps=20, holdout=0.0)
+                          for data in (source, pushforward.load_source(x)))
+    for k, v in on_disk.net.state_dict().items():
+        assert torch.equal(v, in_memory.net.state_dict()[k]), k

@@ -43,6 +43,7 @@ from .train import CHECKPOINT, History, LoopSettings, train
 
 DEFAULT_TIME_BUDGET = 60.0
 DEFAULT_LR = 2e-3  # a network may name its own (``default_lr``), e.g. the monotone net
+CODEC_ROWS = 1_000_000  # rows of a memory-mapped file that fit its standardisation
 
 
 @dataclass(frozen=True)
@@ -390,9 +391,18 @@ def _critic_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray],
 
 
 def _codec(source: Source, schema: Schema, train_data: np.ndarray | None, seed: int) -> Codec:
-    """The codec fitted on the training split (on 20,000 fresh draws for a sampler)."""
-    ref = train_data if train_data is not None else source.draw(
-        20000, seed=np.random.default_rng(np.random.SeedSequence([seed, 2])))
+    """The codec fitted on the training split (on 20,000 fresh draws for a sampler).
+
+    A memory-mapped file of more than :data:`CODEC_ROWS` training rows is not read whole into
+    memory: its codec (the network's standardisation) is fitted on that many rows drawn at
+    random (seeded).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    if isinstance(train_data, np.memmap) and len(train_data) > CODEC_ROWS:
+        return build_codec(schema, train_data[np.sort(rng.choice(len(train_data), CODEC_ROWS,
+                                                                  replace=False))],
+                           standardize=True)
+    ref = train_data if train_data is not None else source.draw(20000, seed=rng)
     return build_codec(schema, ref, standardize=True)
 
 
@@ -478,7 +488,11 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
             return torch.rand(n, latent_dim, generator=rng, device=device, dtype=dtype)
         return torch.randn(n, latent_dim, generator=rng, device=device, dtype=dtype)
 
-    if train_data is not None:
+    if isinstance(train_data, np.memmap):  # a file on disk: each batch read from it
+        def batch(n: int, rng: torch.Generator) -> torch.Tensor:
+            rows = torch.randint(len(train_data), (n,), generator=rng, device=device)
+            return to_t(train_data[rows.cpu().numpy()])
+    elif train_data is not None:
         train_t = to_t(train_data)
 
         def batch(n: int, rng: torch.Generator) -> torch.Tensor:

@@ -53,6 +53,8 @@ def load_file(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str 
         A Source with ``data`` (n, d) float64, ``columns`` and ``meta`` (file, format, rows;
         for tables ``categories``, the labels of columns held as category codes, and
         ``dtypes``, each column's pandas dtype).
+        A float32 or float64 ``.npy`` read whole is memory-mapped (``numpy.memmap``, read-only,
+        its own dtype): rows are read from disk as they are used.
 
     Example:
         >>> import tempfile, pathlib
@@ -95,7 +97,9 @@ def read_table(path: str | os.PathLike, *, columns: ColumnsLike = None, key: str
     else:
         return _read_text(path, where, columns, dropna, categorical)
     pick = select_columns(names, columns, where)
-    data, dropped = check_values(values[:, pick], [names[j] for j in pick], where,
+    if pick != list(range(values.shape[1])):  # a memory-mapped file stays mapped when whole
+        values = values[:, pick]
+    data, dropped = check_values(values, [names[j] for j in pick], where,
                                  lambda i: f"row index {i}", dropna=dropna)
     meta.update(file=where, rows=len(data), dropped_rows=dropped)
     return data, [names[j] for j in pick], meta
@@ -160,13 +164,22 @@ def check_values(values: np.ndarray, names: list[str], where: str, locate: Locat
                  dropna: bool = False) -> tuple[np.ndarray, int]:
     """A finite float64 (n, d) array with at least 2 rows, and the number of rows dropped.
 
-    A NaN or infinite value fails with its row (``locate(i)``), column and value, unless
-    ``dropna`` drops its row.
+    A memory-mapped float32/float64 file (a ``.npy``) is scanned in blocks and kept as it is,
+    on disk, when every value is finite. A NaN or infinite value fails with its row
+    (``locate(i)``), column and value, unless ``dropna`` drops its row.
 
     Example:
         >>> check_values(np.array([[1.0], [np.nan], [2.0]]), ["x"], "a", str, dropna=True)[1]
         1
     """
+    if _on_disk(values):
+        first, top = _scan(values)
+        if first is None:  # all finite: the file stays on disk, read as it is used
+            check_rows(len(values), where)
+            _check_top(top, names, where)
+            return values, 0
+        if not dropna:
+            _not_finite(np.asarray(values[first], dtype=np.float64), first, names, where, locate)
     values = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(values)
     bad_rows = bad.any(axis=1)
@@ -174,11 +187,7 @@ def check_values(values: np.ndarray, names: list[str], where: str, locate: Locat
     if bad_rows.any():
         i = int(np.argmax(bad_rows))
         if not dropna:
-            j = int(np.argmax(bad[i]))
-            what = "missing value (empty or NaN)" if np.isnan(values[i, j]) else (
-                f"value {values[i, j]} is not finite")
-            raise PushforwardError(f"{where}: {locate(i)}, column {names[j]!r}: {what}; pass"
-                                   " dropna=True (--dropna) to skip such rows")
+            _not_finite(values[i], i, names, where, locate)
         dropped = int(bad_rows.sum())
         values = values[~bad_rows]
     check_rows(len(values), where, dropped)
@@ -198,9 +207,13 @@ def check_magnitude(values: np.ndarray, names: list[str], where: str) -> None:
         ...
         pushforward.errors.PushforwardError: h.csv: column 'x': values up to 5e+307 are too ...
     """
-    if not values.size:
+    if values.size:
+        _check_top(np.abs(values).max(axis=0), names, where)
+
+
+def _check_top(top: np.ndarray, names: list[str], where: str) -> None:
+    if not top.size:
         return
-    top = np.abs(values).max(axis=0)
     j = int(np.argmax(top))
     if top[j] > MAX_MAGNITUDE:
         raise PushforwardError(
@@ -214,6 +227,37 @@ def check_width(d: int, where: str) -> None:
     if d > MAX_COLUMNS:
         raise PushforwardError(f"{where}: {d:,} columns, above the limit of {MAX_COLUMNS:,}; "
                                "choose some with columns= (--columns)")
+
+
+#: rows per block when a memory-mapped file is scanned (2-D float32: 8 MB a block)
+SCAN_ROWS = 1 << 20
+
+
+def _on_disk(values: np.ndarray) -> bool:
+    """A memory-mapped float array, kept as it is (in its own float dtype)."""
+    return isinstance(values, np.memmap) and values.dtype in (np.float32, np.float64)
+
+
+def _scan(values: np.ndarray) -> tuple[int | None, np.ndarray]:
+    """The first row with a NaN or infinite value (None: none) and each column's largest
+    magnitude, scanned in blocks (bounded memory)."""
+    top = np.zeros(values.shape[1])
+    for i in range(0, len(values), SCAN_ROWS):
+        block = values[i: i + SCAN_ROWS]
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            return i + int(np.argmax(bad)), top
+        if len(block):
+            top = np.maximum(top, np.abs(block).max(axis=0))
+    return None, top
+
+
+def _not_finite(row: np.ndarray, i: int, names: list[str], where: str, locate: Locate):
+    j = int(np.argmax(~np.isfinite(row)))
+    what = "missing value (empty or NaN)" if np.isnan(row[j]) else (
+        f"value {row[j]} is not finite")
+    raise PushforwardError(f"{where}: {locate(i)}, column {names[j]!r}: {what}; pass"
+                           " dropna=True (--dropna) to skip such rows")
 
 
 def check_rows(n: int, where: str, dropped: int = 0) -> None:
@@ -232,7 +276,7 @@ def check_array(values: Any, where: str) -> tuple[np.ndarray, list[str] | None]:
         >>> check_array(np.arange(3), "a")[0].shape
         (3, 1)
     """
-    values = np.asarray(values)
+    values = np.asanyarray(values)  # a memory-mapped file stays one
     names = None
     if values.dtype.names:
         names = list(values.dtype.names)
@@ -248,6 +292,10 @@ def check_array(values: Any, where: str) -> tuple[np.ndarray, list[str] | None]:
     if values.shape[1] == 0:
         raise PushforwardError(f"{where}: array of shape {values.shape} has no columns")
     check_width(values.shape[1], where)
+
+
+    if _on_disk(values) and names is None:  # float32 or float64 on disk: no copy in memory
+        return values, names
     return values.astype(np.float64, copy=False), names
 
 
@@ -411,13 +459,15 @@ def _parser_message(e: Exception) -> str:
 
 # ------------------------------------------------------------------------ binary files
 def _read_npy(path: Path, where: str):
+    # Memory-mapped: a float32/float64 file stays on disk and rows are read as they are used
+    # (a learned fit draws its minibatches from it), so data larger than memory can be fitted.
     with open(path, "rb") as f:
         if f.read(6) != b"\x93NUMPY":  # else np.load would try to unpickle it
             raise PushforwardError(f"{where}: not a valid .npy file")
     try:
-        raw = np.load(path, allow_pickle=False)
+        raw = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as e:
-        if "pickle" in str(e):
+        if "pickle" in str(e) or "object" in str(e):
             raise PushforwardError(f"{where}: holds Python objects (object dtype); need a"
                                    " numeric array") from None
         raise PushforwardError(f"{where}: not a valid .npy file") from None

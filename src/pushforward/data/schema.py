@@ -248,6 +248,8 @@ def _table(data: Any, columns: Sequence[str] | None) -> tuple[list, list[str], t
 def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool,
                   labels: list | None = None, dtype: str | None = None) -> Column:
     numeric = v.dtype.kind in "iuf"
+    if numeric and not categorical and labels is None:
+        return _numeric_column(name, v, integer, dtype)
     rows = np.flatnonzero(~_missing(v))
     present = v[rows]
     uniques = _uniques(present)
@@ -279,6 +281,35 @@ def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool,
 def _few(labels: list) -> str:
     shown = ", ".join(map(repr, labels[:3]))
     return shown + (", …" if len(labels) > 3 else "")
+
+
+#: rows per block when a numeric column is scanned (a file larger than memory stays on disk)
+BLOCK = 1 << 20
+
+
+def _numeric_column(name: str, v: np.ndarray, integer: bool, dtype: str | None) -> Column:
+    """Constant, integer or continuous, scanned in blocks: the same answer as the distinct
+    values would give (one distinct value: min = max), without holding them."""
+    lo, hi, present, bad = np.inf, -np.inf, 0, None
+    for i in range(0, len(v), BLOCK):
+        block = np.asarray(v[i: i + BLOCK])
+        keep = ~_missing(block)
+        x = block[keep]
+        if not len(x):
+            continue
+        present += len(x)
+        lo, hi = min(lo, x.min()), max(hi, x.max())
+        whole = np.isfinite(x) & (x == np.round(x))
+        if bad is None and not whole.all():
+            r = int(np.flatnonzero(~whole)[0])
+            bad = (i + int(np.flatnonzero(keep)[r]), x[r])
+    if present and lo == hi:  # a fact of the data, whatever an override says
+        return Column(name, "constant", value=_plain(np.asarray(lo, dtype=v.dtype)[()]),
+                      dtype=dtype)
+    if integer and bad is not None:
+        raise PushforwardError(f"column {name!r} is named integer but row {bad[0]} holds "
+                               f"{_plain(bad[1])!r}")
+    return Column(name, "integer" if bad is None and present else "continuous", dtype=dtype)
 
 
 def _missing(v: np.ndarray) -> np.ndarray:

@@ -72,10 +72,13 @@ def fingerprint(a: np.ndarray) -> str:
         >>> fingerprint(np.zeros((2, 2))) == fingerprint(np.zeros((2, 2)))
         True
     """
-    a = np.ascontiguousarray(a)
+    a = np.asanyarray(a)
+    a = a.reshape(1) if a.ndim == 0 else a  # as numpy.ascontiguousarray has it
     h = hashlib.blake2b(digest_size=8)
     h.update(str((a.dtype.str, a.shape)).encode())
-    h.update(a.tobytes())
+    step = max(1, (1 << 23) // max(1, a[:1].nbytes))  # ~8 MB at a time: a file on disk
+    for i in range(0, len(a), step):  # is never copied whole
+        h.update(np.ascontiguousarray(a[i: i + step]).tobytes())
     return h.hexdigest()
 
 
@@ -87,7 +90,11 @@ def split_record(data: np.ndarray, share: float, seed: int) -> dict[str, Any]:
         >>> r["rule"], r["rows"], r["held"]
         ('permutation-v1', 20, 2)
     """
-    _, held = holdout_split(len(data), share, seed)
+    n_held = int(round(share * len(data)))
+    if n_held == 0 or len(data) - n_held < 2:  # nothing held out: no permutation to draw
+        held = np.empty(0, dtype=np.int64)
+    else:
+        _, held = holdout_split(len(data), share, seed)
     return {"rule": RULE, "seed": int(seed), "share": float(share), "rows": int(len(data)),
             "held": int(len(held)), "data": fingerprint(data), "indices": fingerprint(held)}
 
@@ -121,10 +128,10 @@ def split_source(source: Source, share: float, seed: int) -> Split:
         raise PushforwardError(f"holdout must be in [0, 1), got {share}")
     if source.data is None:
         return Split(source, None, None)
-    train, held = holdout_split(len(source.data), share, seed)
     record = split_record(source.data, share, seed)
-    if not len(held):
+    if not record["held"]:  # the source whole (a file on disk stays there)
         return Split(source, None, record)
+    train, held = holdout_split(len(source.data), share, seed)
     meta = {**source.meta, "rows": len(train), "held_out_rows": len(held)}
     part = Source(name=source.name, columns=list(source.columns), data=source.data[train],
                   spec=source.spec, meta=meta)
