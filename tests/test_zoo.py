@@ -50,6 +50,16 @@ def test_training_lowers_the_loss(key):
     assert loss[-10:].mean() < loss[:10].mean() - 0.3, loss
 
 
+def test_vae_takes_any_latent_dim_and_passes_constant_columns_through():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=(400, 4)) @ rng.normal(size=(4, 4)), np.full(400, -3.0)])
+    m = pushforward.fit(x, method="vae", latent_dim=2, seed=0, steps=4, threads=1,
+                        **SMALL["vae"])
+    s = m.sample(50, seed=0)
+    assert m.latent_dim == 2 and m.core_dim == 4 and s.shape == (50, 5)
+    assert (s[:, 4] == -3.0).all() and np.isfinite(s).all()
+
+
 def test_vae_and_nsf_need_normal_noise():
     for key in ("vae", "nsf"):
         with pytest.raises(PushforwardError, match=f"method '{key}' needs normal noise"):
