@@ -140,13 +140,18 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
                                                               if c not in skip], schema=schema)
     best = min((row for row in board if "score" in row), key=lambda row: row["score"])
     winner = fitted[best["method"]]
-    if inner is not source:  # finite data: the winner learns from every training row
-        left = None if time_budget is None else max(time_budget - (time.monotonic() - start), 1)
-        winner = _fit_one(best["method"], source, noise=noise, seed=seed, time_budget=left,
-                          schema=schema)
+    left = None if time_budget is None else time_budget - (time.monotonic() - start)
+    # finite data: the winner learns from every training row, when the budget leaves the time
+    # its first fit took (else it stays fitted on the race's share: the budget is the user's)
+    refit = inner is not source and (left is None or left >= best["fit_s"])
+    if refit:
+        winner = _fit_one(best["method"], source, noise=noise, seed=seed,
+                          time_budget=None if left is None else max(left, 1), schema=schema)
+    kept = "" if refit or inner is source else (
+        f"; kept as fitted on {len(inner.data):,} rows (the time budget left no refit)")
     winner.info["auto"] = (f"{source.dim}-D data: {best['method']} won the race of "
                            f"{', '.join(row['method'] for row in board)} on {len(held):,} "
-                           f"held-out rows ({best['ratio']:.2f}× the real-data floor)")
+                           f"held-out rows ({best['ratio']:.2f}× the real-data floor){kept}")
     winner.info["leaderboard"] = board
     return winner
 

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -239,8 +240,9 @@ def fit(
     config: Annotated[Path | None, typer.Option(help="Learned: TOML file of training "
                                                    "settings; flags override it.")] = None,
     steps: Annotated[int | None, typer.Option(help="Learned: step budget.")] = None,
-    time_budget: Annotated[float | None, typer.Option(help="Learned: seconds of training "
-                                                         "(default 60 when no --steps).")] = None,
+    time_budget: Annotated[float | None, typer.Option(help="Wall-clock seconds for the whole "
+                                                         "fit, any method (learned: 60 s of "
+                                                         "training when no --steps).")] = None,
     net: Annotated[str | None, typer.Option(help="Learned: network key (default auto: "
                                                "monotone for 1-D, else mlp).")] = None,
     width: Annotated[int | None, typer.Option(help="Learned: hidden width (default: the "
@@ -279,6 +281,7 @@ def fit(
         from .train.distributed import launch
 
         raise typer.Exit(launch(nproc))
+    started = time.monotonic()  # --time-budget counts reading the data too
     from . import api
     from .auto import leaderboard_lines
     from .data import load_source
@@ -318,7 +321,7 @@ def fit(
         fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
                          categorical=_split(categorical), integer=_split(integer),
                          out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
-                         **options)
+                         started=started, **options)
         if not rank0:
             return
         if fitted.schema is not None:

@@ -62,7 +62,9 @@ class TrainConfig:
         batch_size: noise and target samples per step (None: the objective's default, from
             16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
-            ``DEFAULT_TIME_BUDGET`` (60) seconds.
+            ``DEFAULT_TIME_BUDGET`` (60) seconds. Given to :func:`pushforward.fit`,
+            ``time_budget`` is the whole fit's wall clock: training ends by a deadline that
+            leaves time for the closing check (:func:`pushforward.api.fit_deadline`).
         holdout: share of a finite data set kept out of training (validation and the closing
             check; :mod:`pushforward.data.split`).
         eval_every, patience: validation cadence (steps) and early-stopping patience (checks;
@@ -421,6 +423,7 @@ def fit_learned(
     on_step=None,
     held: np.ndarray | None = None,
     schema: Schema | None = None,
+    deadline: float | None = None,
 ) -> LearnedMap:
     """Train a network on ``objective`` with the one loop and return the fitted map.
 
@@ -438,6 +441,8 @@ def fit_learned(
             (:func:`pushforward.fit` splits); None: ``source`` is split here with
             ``config.holdout``, by the same rule.
         schema: the data's schema (None: inferred from ``source``).
+        deadline: ``time.monotonic()`` by which training must end (:func:`pushforward.fit`
+            sets it from its whole-fit ``time_budget``); the loop's time budget is cut to it.
     """
     if objective.noise is not None and noise != objective.noise:
         raise PushforwardError(f"method {method!r} needs {objective.noise} noise (the prior of "
@@ -457,13 +462,14 @@ def fit_learned(
                     seed=seed, config=config, out=out, resume=resume,
                     console=console if strategy.is_main else None, on_step=on_step,
                     device=device, dtype=dtype, held=held, strategy=strategy,
-                    schema=schema if schema is not None else infer_schema(source))
+                    schema=schema if schema is not None else infer_schema(source),
+                    deadline=deadline)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
-         on_step, device, dtype, held, schema, strategy) -> LearnedMap:
+         on_step, device, dtype, held, schema, strategy, deadline) -> LearnedMap:
     if held is None:
         split = split_source(source, config.holdout, seed)
         source, held = split.train, split.held
@@ -517,7 +523,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                         batch_size=batch_size, lr_end=lr_end,
                         ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
-                        checkpoint_every=config.checkpoint_every, seed=seed)
+                        checkpoint_every=config.checkpoint_every, seed=seed, deadline=deadline)
     if objective.generator_betas is not None:
         loop.betas = tuple(objective.generator_betas)
     start, earlier = None, None
@@ -591,12 +597,12 @@ def learned_fit(key: str, description: str, make_objective):
     def fit(source: Source, *, noise: str, latent_dim: int, seed: SeedLike,
             config: TrainConfig | None = None, out=None, resume: bool = False, console=None,
             on_step=None, held: np.ndarray | None = None, schema: Schema | None = None,
-            **overrides) -> LearnedMap:
+            deadline: float | None = None, **overrides) -> LearnedMap:
         cfg = (config or TrainConfig()).replace(**overrides)
         objective = _objective(make_objective, cfg)
         return fit_learned(source, objective, method=key, noise=noise, latent_dim=latent_dim,
                            seed=int(seed), config=cfg, out=out, resume=resume, console=console,
-                           on_step=on_step, held=held, schema=schema)
+                           on_step=on_step, held=held, schema=schema, deadline=deadline)
 
     def check(source: Source, *, noise: str, latent_dim: int | None,
               config: TrainConfig | None = None, on_step=None, **overrides) -> None:

@@ -49,6 +49,11 @@ class LoopSettings:
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     lr_end: float = 0.05  # the cosine decays the rate to this fraction of ``lr``
+    #: ``time.monotonic()`` by which training must end (a fit's whole-run budget, less what
+    #: follows training); the time budget is cut to it when the run starts (to no less than a
+    #: tenth of itself: a budget too small for the fit still trains), so the schedule still
+    #: ends where training does.
+    deadline: float | None = None
 
 
 def lr_factor(progress: float, lr_end: float) -> float:
@@ -182,6 +187,11 @@ class Loop:
         interrupts at once, and then nothing is saved.
         """
         self._t0, between = time.perf_counter(), False
+        s = self.settings
+        if s.deadline is not None:  # at least a tenth of the run's own budget (1 ms: 0 is none)
+            floor = 0.1 * s.time_budget if s.time_budget else 1e-3
+            left = max(s.deadline - time.monotonic(), floor)
+            s.time_budget = min(s.time_budget or math.inf, self._elapsed_before + left)
         try:
             with _HeldInterrupt() as self._held:
                 for cb in self.callbacks:
