@@ -183,8 +183,10 @@ def launch(nproc: int, argv: list[str] | None = None) -> int:
     """Run this command in ``nproc`` processes on this machine, through torch.distributed.run.
 
     Equivalent to ``torchrun --standalone --nproc-per-node N -m pushforward ARGS``; the children
-    see ``WORLD_SIZE`` and train together. Returns the exit code (a failed child's).
+    see ``WORLD_SIZE`` and train together. Returns the exit code (a failed child's; 130 after a
+    Ctrl-C, which the processes receive too: rank 0 keeps its checkpoint).
     """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -197,6 +199,8 @@ def launch(nproc: int, argv: list[str] | None = None) -> int:
         run(args)
     except ChildFailedError as e:
         return next((f.exitcode for f in e.failures.values() if f.exitcode), 1)
+    except SignalException as e:  # Ctrl-C: the processes got it too, and said what they kept
+        return 128 + int(e.sigval)
     return 0
 
 
