@@ -94,3 +94,12 @@ def test_save_refuses_to_replace_a_model_unless_asked(tmp_path, fitted, name):
     assert path.read_bytes() == before
     fitted.save(tmp_path / name, overwrite=True)
     assert pushforward.load(path).method == fitted.method
+
+
+def test_a_1d_learned_model_with_scalar_parameters_saves_and_loads(tmp_path):
+    """The monotone net (1-D default) has 0-d parameters: their shape () survives the file."""
+    x = np.random.default_rng(0).gamma(2.0, size=(300, 1))
+    m = pushforward.fit(x, method="energy", seed=0, steps=3, threads=1)
+    assert m.net_spec["name"] == "monotone"
+    loaded = pushforward.load(m.save(tmp_path / "m"))
+    assert np.array_equal(loaded.sample(50, seed=1), m.sample(50, seed=1))

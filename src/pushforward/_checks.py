@@ -36,7 +36,7 @@ def checksum(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> str:
     settings = {k: v for k, v in meta.items() if k != "checksum"}
     h.update(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode())
     for name in sorted(tensors):
-        t = np.ascontiguousarray(tensors[name])
+        t = np.require(tensors[name], requirements="C")  # keeps a 0-d array 0-d
         h.update(f"\0{name}\0{t.dtype.str}\0{list(t.shape)}\0".encode())
         h.update(t.tobytes())
     return f"{CHECKSUM}:{h.hexdigest()}"

@@ -269,7 +269,8 @@ class FittedMap:
         if path.exists() and not path.is_dir() and file is not path:
             raise PushforwardError(f"{path}: exists and is not a model folder")
         state = {**self._state(), **{f"codec.{k}": v for k, v in self.codec_.state_dict().items()}}
-        tensors = {k: np.ascontiguousarray(v) for k, v in state.items()}
+        # np.require, not np.ascontiguousarray: the latter turns a 0-d parameter into shape (1,)
+        tensors = {k: np.require(v, requirements="C") for k, v in state.items()}
         meta = json.loads(json.dumps(self.metadata()))  # as a reader will see it (str keys)
         meta["checksum"] = _checks.checksum(meta, tensors)
         blob = st_save(tensors, metadata={"pushforward": json.dumps(meta)})
