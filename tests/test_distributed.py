@@ -237,3 +237,12 @@ def test_a_nan_or_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step(tmp_path)
     r0, r1 = _ranks(tmp_path, "stops")
     assert r0["nan"] == r1["nan"] == ("diverged", 20)  # rank 0 computed finite losses
     assert r0["ctrl_c"] == r1["ctrl_c"] == "interrupted"  # rank 0 was not pressed
+
+
+def test_nproc_must_be_positive():
+    from typer.testing import CliRunner
+
+    from pushforward.cli import app
+
+    r = CliRunner().invoke(app, ["fit", "moons", "--method", "swd", "--nproc", "0"])
+    assert r.exit_code == 2 and "--nproc must be at least 1, got 0" in r.output
