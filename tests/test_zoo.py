@@ -158,6 +158,17 @@ def test_nsf_log_prob_integrates_to_one_in_1d():
     assert abs(mass - 1.0) < 2e-3
 
 
+def test_a_1d_spline_flow_starts_near_the_identity():
+    """zuko's 1-D splines start from N(0, 1) parameters; ours are scaled to start near x = z."""
+    torch.manual_seed(0)
+    flow = SplineFlow(1, 1).double()
+    z = torch.linspace(-3, 3, 61, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        assert (flow(z) - z).abs().max() < 0.1
+        want = -0.5 * z[:, 0] ** 2 - 0.5 * np.log(2 * np.pi)
+        assert (flow.log_prob(z) - want).abs().max() < 0.25  # zuko's own init: above 3
+
+
 def test_nsf_log_prob_is_the_change_of_variables():
     """log p(x) = log N(f(x̃)) + log|det ∂f/∂x̃| − Σ log std, the Jacobian by autograd."""
     mean, std = np.array([1.0, -2.0, 0.5]), np.array([2.0, 0.5, 3.0])
