@@ -49,7 +49,7 @@ LIKELIHOOD_ONLY = ("gmm", "kde")
 
 
 def moons_log_density(x: np.ndarray, grid: int = 4000) -> np.ndarray:
-    """The exact log-density of ``moons``: a uniform angle on each half circle, N(0, 0.2²I) noise."""
+    """The exact log-density of ``moons``: a uniform angle on each half circle, N(0, 0.2²I)."""
     theta = (np.arange(grid) + 0.5) * np.pi / grid
     upper = np.column_stack([np.cos(theta), np.sin(theta)])
     centres = 2.0 * np.concatenate([upper, np.array([1.0, 0.5]) - upper]) + np.array([-1.0, -0.2])

@@ -109,7 +109,8 @@ def test_the_loop_trains_the_vae_encoder_and_resumes_it_exactly(tmp_path):
     start = new()
     start.setup(dim=2, latent_dim=2, device=torch.device("cpu"), dtype=torch.float64, seed=0)
     moved = [not torch.equal(a, b) for a, b in zip(start.encoder.state_dict().values(),
-                                                   full_obj.encoder.state_dict().values())]
+                                                   full_obj.encoder.state_dict().values(),
+                                                   strict=True)]
     sigma = full_obj.scale.log_sigma.detach().exp()
     assert all(moved) and not torch.allclose(sigma, torch.full_like(sigma, 0.3))
 
