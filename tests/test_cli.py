@@ -113,11 +113,18 @@ def test_non_numeric_cell_names_row_and_column(csv):
     fails_with(run("fit", csv("a,b\n1,2\n3,abc\n5,6\n")), "d.csv", "'b'", "abc")
 
 
-def test_nan_names_row_and_column_and_dropna_skips(csv, tmp_path):
-    p = csv("a,b\n1,2\n3,4\nnan,6\n7,8\n9,1\n")
-    fails_with(run("fit", p), "d.csv", "'a'")
-    r = run("fit", p, "--dropna", "--out", tmp_path / "m")
+def test_gaps_are_modelled_and_dropna_skips_them(csv, tmp_path):
+    rows = [f"{'' if i % 5 == 2 else i * 0.37},{i % 11}" for i in range(100)]
+    p = csv("a,b\n" + "\n".join(rows) + "\n")
+    r = run("fit", p, "--out", tmp_path / "m", "--holdout", 0, "--method", "copula")
     assert r.exit_code == 0, r.output
+    out = tmp_path / "s.csv"
+    assert run("sample", tmp_path / "m", "-n", 2000, "--out", out).exit_code == 0
+    assert ",," not in out.read_text() and "nan" not in out.read_text()  # gaps: empty fields
+    gaps = np.isnan(np.genfromtxt(out, delimiter=",", skip_header=1)).mean(axis=0)
+    assert abs(gaps[0] - 0.2) < 0.02 and gaps[1] == 0  # a: 1 row in 5 missing, b: none
+    r = run("fit", p, "--dropna", "--out", tmp_path / "m2")
+    assert r.exit_code == 0, r.output and "dropped 20 rows" in r.output
 
 
 def test_inf_is_rejected(csv):

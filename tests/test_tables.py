@@ -154,3 +154,28 @@ def test_bad_tables_get_one_line_and_exit_2(tmp_path):
     fails_with(fit("a,s\n1,2\n2,3\n3,oops\n4,5\n"), "row 3", "'s'", "'oops'", "--categorical")
     many = "a,s\n" + "\n".join(f"{i % 7},{i}" for i in range(100_000))
     fails_with(fit(many, "--categorical", "s"), "'s'", "100,000", "categor")
+
+
+def test_missing_values_are_modelled_with_their_share():
+    real = mixed(800)
+    rng = np.random.default_rng(5)
+    real.loc[rng.random(len(real)) < 0.15, "x"] = np.nan
+    real.loc[rng.random(len(real)) < 0.1, "sp"] = None
+    src = load_source(real)
+    assert np.isnan(src.data).any()  # kept, not dropped
+    m = pushforward.fit(real, method="copula", seed=0, holdout=0)
+    fake = m.sample(5000, seed=0)
+    assert [str(t) for t in fake.dtypes] == [str(t) for t in real.dtypes]
+    share, want = fake.isna().mean(), real.isna().mean()
+    assert (np.abs(share - want) < 0.02).all(), (share, want)
+    assert set(fake["sp"].dropna()) <= {"a", "b", "c"}
+    assert load_source(real, dropna=True).meta["dropped_rows"] > 0
+
+
+def test_a_learned_table_model_with_gaps_saves_and_loads(tmp_path):
+    real = mixed(300)
+    real.loc[::7, "x"] = np.nan
+    m = pushforward.fit(real, method="swd", steps=5, seed=0, holdout=0)
+    assert m.core_dim == 1 + 1 + 3 + 2 + 1  # x, count, sp one-hot, flag one-hot, x's gaps
+    back = pushforward.load(m.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(back.sample(200, seed=1), m.sample(200, seed=1))

@@ -161,16 +161,20 @@ def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: 
          schema: Schema | None) -> tuple[list[dict[str, Any]], dict[str, FittedMap]]:
     """Fit and score each candidate; (leaderboard rows, fitted candidates)."""
     from .data.codec import Standardize
+    from .evaluation._arrays import with_gaps
     from .metrics import energy_distance_sq  # torch: imported when a race runs, not before
 
     scale = Standardize().fit(source.training_sample(SCORE_ROWS, seed=seed))
     n = min(SCORE_ROWS, len(held))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 16, 5]))
     test = scale.encode(held[rng.choice(len(held), n, replace=False)])
+    gaps = np.flatnonzero(np.isnan(test).any(axis=0))  # missing values: an indicator each
+    test = with_gaps(test, gaps)
     base = int(rng.integers(0, 2**31))
 
     def score(draw: Callable[[int, int], np.ndarray]) -> float:
-        return float(np.mean([energy_distance_sq(scale.encode(draw(n, base + i)), test)
+        return float(np.mean([energy_distance_sq(with_gaps(scale.encode(draw(n, base + i)),
+                                                           gaps), test)
                               for i in range(SCORE_REPEATS)]))
 
     floor = score(real)

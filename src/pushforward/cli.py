@@ -223,7 +223,8 @@ def fit(
     columns: Annotated[str | None, typer.Option(help="Columns to use, by name or 0-based "
                                                    "index: a,b")] = None,
     key: Annotated[str | None, typer.Option(help="Array name inside an .npz file.")] = None,
-    dropna: Annotated[bool, typer.Option(help="Skip rows with NaN/inf instead of failing.")
+    dropna: Annotated[bool, typer.Option(help="Skip rows with missing or infinite values "
+                                         "(default: gaps are modelled, inf refused).")
                       ] = False,
     categorical: Annotated[str | None, typer.Option(help="Columns to treat as categorical: "
                                                        "a,b (default: inferred).")] = None,

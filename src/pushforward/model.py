@@ -30,6 +30,7 @@ from ._random import SEED_LIMIT, SeedLike, as_seed
 from .data.codec import Codec, Compose, codec_from_state
 from .data.noise import Noise, get_noise
 from .data.schema import Schema
+from .data.table import MAX_CATEGORIES
 from .errors import PushforwardError
 from .registry import Table
 
@@ -76,7 +77,8 @@ class FittedMap:
         noise: the noise name (``"uniform"`` or ``"normal"``).
         latent_dim: the noise dimension k.
         dim: the data dimension d.
-        core_dim: the dimension of the encoded data the core maps to (d less constant columns).
+        core_dim: the dimension of the encoded data the core maps to (d less constant columns,
+            plus a one-hot block per categorical column and an indicator per column with gaps).
         columns: the data's column names.
         schema: the kind of each column (None for a map fitted without one).
         codec_: the fitted codec between data and the core's space.
@@ -169,8 +171,8 @@ class FittedMap:
                      chunk_size: int = 65536) -> Iterator[np.ndarray]:
         """Yield ``n`` samples in chunks; the rows for a seed do not depend on ``chunk_size``.
 
-        The arguments are checked now, not at the first chunk; a chunk holding a NaN or an
-        infinite value raises a :class:`PushforwardError` naming its row instead of being
+        The arguments are checked now, not at the first chunk; a chunk holding an infinite
+        value, or a NaN outside the columns whose missing values the map models, raises a :class:`PushforwardError` naming its row instead of being
         yielded, so no writer ever writes one.
         """
         n = check_n(n)
@@ -181,10 +183,16 @@ class FittedMap:
         return self._finite_chunks(self.noise_.chunks(n, self.latent_dim, s, int(chunk_size)))
 
     def _finite_chunks(self, noise: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        from .data.codec import Missing
+
         row = 0
+        gaps = np.zeros(self.dim, dtype=bool)  # columns whose missing values the map models
+        part = self.codec_.part(Missing) if isinstance(self.codec_, Compose) else None
+        gaps[part.columns if part is not None else []] = True
         for z in noise:
             x = self.inverse_transform(z)
-            bad = ~np.isfinite(np.asarray(x, dtype=float))
+            x_ = np.asarray(x, dtype=float)
+            bad = np.isinf(x_) | (np.isnan(x_) & ~gaps)
             if bad.any():
                 i, j = np.argwhere(bad)[0]
                 raise PushforwardError(
@@ -422,13 +430,14 @@ def _check_meta(meta: dict[str, Any]) -> None:
 def _codec_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray]):
     """The codec and the schema a model file holds, checked against its dimensions."""
     dim = meta["dim"]
-    core = _checks.integer(meta.get("core_dim"), "core_dim", 1, dim)
+    # one-hot blocks and missing indicators widen the encoded data beyond the table's columns
+    core = _checks.integer(meta.get("core_dim"), "core_dim", 1, dim * (MAX_CATEGORIES + 1))
     codec: Codec = codec_from_state(_checks.mapping(meta.get("codec"), "codec"),
                                     {k[6:]: v for k, v in tensors.items()
                                      if k.startswith("codec.")})
     if (codec.in_dim, codec.out_dim) != (dim, core):
-        raise PushforwardError(f"codec maps {codec.in_dim} → {codec.out_dim} columns; need "
-                               f"{dim} → {core}")
+        raise PushforwardError(f"codec maps {codec.in_dim} → {codec.out_dim} columns; dim and "
+                               f"core_dim need {dim} → {core}")
     schema = meta.get("schema")
     if schema is None:
         return codec, None

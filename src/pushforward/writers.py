@@ -108,7 +108,13 @@ def _write_text(chunks, f, columns, sep, *, header: bool) -> None:
     if header:
         f.write(sep.join(columns) + "\n")
     for c in chunks:
-        np.savetxt(f, c, delimiter=sep, fmt="%.17g")
+        if np.isnan(c).any():  # missing values are empty fields, not "nan"
+            import pandas as pd
+
+            pd.DataFrame(c).to_csv(f, sep=sep, header=False, index=False, na_rep="",
+                                   float_format="%.17g", lineterminator="\n")
+        else:
+            np.savetxt(f, c, delimiter=sep, fmt="%.17g")
 
 
 def _write_parquet(chunks, tmp: Path, columns) -> None:

@@ -84,8 +84,9 @@ class Standardize(Codec):
 
     def fit(self, x: np.ndarray) -> Standardize:
         x = np.asarray(x, dtype=np.float64)
-        std = x.std(axis=0)
-        self._set(x.mean(axis=0), np.where(std > 0, std, 1.0))
+        std = np.nanstd(x, axis=0) if np.isnan(x).any() else x.std(axis=0)  # gaps: ignored
+        mean = np.nanmean(x, axis=0) if np.isnan(x).any() else x.mean(axis=0)
+        self._set(np.nan_to_num(mean), np.where(std > 0, std, 1.0))
         return self
 
     def _set(self, mean: np.ndarray, std: np.ndarray) -> None:
@@ -241,6 +242,76 @@ class _PerColumn(Codec):
 
     def _set_dims(self) -> None:
         self.out_dim = self.in_dim
+
+
+class Missing(Codec):
+    """Columns with gaps: each gets a missing-indicator column that the map generates with the
+    rest, so every column's missing share (and where gaps occur with the other values) is
+    modelled, not dropped.
+
+    Encode: the gaps of ``columns`` are filled with the column's training median and one 0/1
+    indicator per column is appended. Decode: a value whose indicator is above ½ is missing
+    (NaN); the indicators are dropped.
+
+    Example:
+        >>> x = np.array([[1.0, np.nan], [2.0, 4.0], [3.0, 6.0]])
+        >>> c = Missing([1]).fit(x)
+        >>> c.encode(x).tolist()
+        [[1.0, 5.0, 1.0], [2.0, 4.0, 0.0], [3.0, 6.0, 0.0]]
+        >>> c.decode(np.array([[0.5, 7.0, 0.8], [0.5, 7.0, 0.2]])).tolist()
+        [[0.5, nan], [0.5, 7.0]]
+    """
+
+    name = "missing"
+
+    def __init__(self, columns=()):
+        self.columns = [int(j) for j in columns]
+
+    def fit(self, x: np.ndarray) -> Missing:
+        x = np.asarray(x, dtype=np.float64)
+        part = x[:, self.columns]
+        fill = np.zeros(len(self.columns))
+        present = ~np.isnan(part).all(axis=0)
+        fill[present] = np.nanmedian(part[:, present], axis=0)
+        self._set(x.shape[1], fill)
+        return self
+
+    def _set(self, in_dim: int, fill: np.ndarray) -> None:
+        self.in_dim, self.fill_ = int(in_dim), np.asarray(fill, dtype=np.float64)
+        self.out_dim = self.in_dim + len(self.columns)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=np.float64)
+        gaps = np.isnan(x[:, self.columns])
+        x[:, self.columns] = np.where(gaps, self.fill_, x[:, self.columns])
+        return np.concatenate([x, gaps.astype(np.float64)], axis=1)
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        out = np.array(y[:, :self.in_dim])
+        gaps = y[:, self.in_dim:] > 0.5
+        out[:, self.columns] = np.where(gaps, np.nan, out[:, self.columns])
+        return out
+
+    def decode_tangent(self, v: np.ndarray) -> np.ndarray:
+        return np.asarray(v)[:, :self.in_dim]
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "columns": self.columns}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"fill": self.fill_}
+
+    @classmethod
+    def from_state(cls, config, state) -> Missing:
+        d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
+        columns = config.get("columns")
+        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
+            raise PushforwardError("codec.columns must list distinct column positions")
+        c = cls([_checks.integer(j, "codec.columns", 0, d - 1) for j in columns])
+        _checks.tensor_keys(state, ("fill",))
+        c._set(d, _checks.array(state, "fill", (len(columns),)))
+        return c
 
 
 class Round(Codec):
@@ -444,7 +515,7 @@ class Compose(Codec):
         if not isinstance(configs, list) or len(configs) > MAX_PARTS:
             raise PushforwardError(f"codec.parts must be a list of at most {MAX_PARTS} codecs")
         known = {f"{i}.{k}" for i in range(len(configs))
-                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen")}
+                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "fill")}
         _checks.tensor_keys(state, (), known)
         parts = [codec_from_state(_checks.mapping(c, "codec part"),
                                   {k[len(f"{i}."):]: v for k, v in state.items()
@@ -466,6 +537,7 @@ class Compose(Codec):
 #: Codec parts by the name in their config.
 CODECS: dict[str, type[Codec]] = {"standardize": Standardize, "constant": Constant,
                                   "round": Round, "ordinal": Ordinal, "onehot": OneHot,
+                                  "missing": Missing,
                                   "compose": Compose}
 
 
@@ -481,7 +553,8 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
                 onehot: bool | None = None, clip: bool = True) -> Compose:
     """The codec of ``schema`` fitted on training rows ``x``.
 
-    Integer columns are rounded on decode (:class:`Round`; clipped to the training range
+    Columns with gaps in ``x`` get a missing indicator each (:class:`Missing`; decoded to
+    NaN). Integer columns are rounded on decode (:class:`Round`; clipped to the training range
     unless ``clip`` is False, for maps whose tails extrapolate). Categorical columns are one-hot
     blocks (:class:`OneHot`, ``onehot``; the default for learned maps, ``standardize``) or one
     ordinal column each (:class:`Ordinal`, for pointwise exact maps, whose empirical margins
@@ -504,6 +577,10 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
     cat = schema.indices("categorical")
     levels = [_levels(schema.columns[j]) for j in cat]
     parts: list[Codec] = []
+    x = np.asarray(x, dtype=np.float64)
+    gaps = np.flatnonzero(np.isnan(x).any(axis=0)) if len(x) else []
+    if len(gaps):  # first: every part after it sees filled values (indicators at the end)
+        parts.append(Missing(gaps))
     if schema.indices("integer"):
         parts.append(Round(schema.indices("integer"), clip=clip))
     if cat and not onehot:

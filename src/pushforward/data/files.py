@@ -162,15 +162,21 @@ def _listing(names: list[str], limit: int = 20) -> str:
 
 def check_values(values: np.ndarray, names: list[str], where: str, locate: Locate, *,
                  dropna: bool = False) -> tuple[np.ndarray, int]:
-    """A finite float64 (n, d) array with at least 2 rows, and the number of rows dropped.
+    """A float64 (n, d) array with at least 2 rows, and the number of rows dropped.
 
+    Missing values (NaN) are kept: the map models them (a missing indicator per column with
+    gaps, :class:`pushforward.data.codec.Missing`), unless ``dropna`` drops their rows. An
+    infinite value fails with its row (``locate(i)``), column and value (or is dropped with
+    ``dropna``); so does a column that is all missing.
     A memory-mapped float32/float64 file (a ``.npy``) is scanned in blocks and kept as it is,
-    on disk, when every value is finite. A NaN or infinite value fails with its row
-    (``locate(i)``), column and value, unless ``dropna`` drops its row.
+    on disk, when every value is finite.
 
     Example:
         >>> check_values(np.array([[1.0], [np.nan], [2.0]]), ["x"], "a", str, dropna=True)[1]
         1
+        >>> x, _ = check_values(np.array([[1.0, 2.0], [np.nan, 3.0]]), ["x", "y"], "a", str)
+        >>> bool(np.isnan(x[1, 0]))
+        True
     """
     if _on_disk(values):
         first, top = _scan(values)
@@ -178,10 +184,12 @@ def check_values(values: np.ndarray, names: list[str], where: str, locate: Locat
             check_rows(len(values), where)
             _check_top(top, names, where)
             return values, 0
-        if not dropna:
-            _not_finite(np.asarray(values[first], dtype=np.float64), first, names, where, locate)
-    values = np.asarray(values, dtype=np.float64)
-    bad = ~np.isfinite(values)
+    values = np.asarray(values, dtype=np.float64)  # gaps or infinities: checked in memory
+    empty = np.isnan(values).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
+    if empty.any() and len(values) > 1:
+        raise PushforwardError(f"{where}: column {names[int(np.argmax(empty))]!r} is empty "
+                               "(every value is missing); leave it out with --columns")
+    bad = ~np.isfinite(values) if dropna else np.isinf(values)
     bad_rows = bad.any(axis=1)
     dropped = 0
     if bad_rows.any():
@@ -253,11 +261,10 @@ def _scan(values: np.ndarray) -> tuple[int | None, np.ndarray]:
 
 
 def _not_finite(row: np.ndarray, i: int, names: list[str], where: str, locate: Locate):
-    j = int(np.argmax(~np.isfinite(row)))
-    what = "missing value (empty or NaN)" if np.isnan(row[j]) else (
-        f"value {row[j]} is not finite")
-    raise PushforwardError(f"{where}: {locate(i)}, column {names[j]!r}: {what}; pass"
-                           " dropna=True (--dropna) to skip such rows")
+    """An infinite value (missing ones are modelled) as one line naming row and column."""
+    j = int(np.argmax(np.isinf(row)))
+    raise PushforwardError(f"{where}: {locate(i)}, column {names[j]!r}: value {row[j]} is not "
+                           "finite; pass dropna=True (--dropna) to skip such rows")
 
 
 def check_rows(n: int, where: str, dropped: int = 0) -> None:

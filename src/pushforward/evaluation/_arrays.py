@@ -27,6 +27,22 @@ def as_array(a, name: str = "sample") -> np.ndarray:
     return a
 
 
+def with_gaps(a: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Rows with missing values (NaN) as finite rows for a distance: NaN becomes 0 (the mean
+    of standardised data) and each column in ``gaps`` gets a 0/1 missing indicator, so a
+    sample with the wrong missing share is as far from the data as one with wrong values.
+
+    Example:
+        >>> with_gaps(np.array([[1.0, np.nan], [2.0, 3.0]]), np.array([1])).tolist()
+        [[1.0, 0.0, 1.0], [2.0, 3.0, 0.0]]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if not len(gaps):
+        return a
+    return np.concatenate([np.nan_to_num(a, nan=0.0), np.isnan(a[:, gaps]).astype(float)],
+                          axis=1)
+
+
 def as_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     """Two samples of the same dimension as float64 (n, d) and (m, d) arrays."""
     x, y = as_array(x, "x"), as_array(y, "y")

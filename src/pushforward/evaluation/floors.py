@@ -47,7 +47,7 @@ from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
 from . import METRICS
-from ._arrays import as_array
+from ._arrays import as_array, with_gaps
 from .likelihood import held_out_log_likelihood
 from .memorisation import dcr
 from .two_sample import ALPHA, holm
@@ -442,8 +442,11 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
                                f"(need {MIN_N}); pass more data, or held-out data and train=")
     gens: dict[int, np.ndarray] = {}
 
-    def z(a: np.ndarray) -> np.ndarray:
-        return (np.asarray(a, dtype=np.float64).reshape(len(a), -1) - plan.mean) / plan.std
+    gaps = np.flatnonzero(np.isnan(np.asarray(plan.test, dtype=np.float64)).any(axis=0))
+
+    def z(a: np.ndarray) -> np.ndarray:  # standardised; gaps as 0 plus a missing indicator
+        return with_gaps((np.asarray(a, dtype=np.float64).reshape(len(a), -1) - plan.mean)
+                         / plan.std, gaps)
 
     def gen(i: int) -> np.ndarray:
         if i not in gens:

@@ -20,7 +20,8 @@ MIN_GPD = 10
 
 
 def as_data(x: Any, columns: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """A finite float (m, d) array with at least two rows, and its column names."""
+    """A float (m, d) array with at least two rows, and its column names; missing values (NaN)
+    are kept for the codec to model, infinities refused."""
     x = np.asarray(x, dtype=float)
     if x.ndim == 1:
         x = x[:, None]
@@ -29,7 +30,7 @@ def as_data(x: Any, columns: list[str] | None = None) -> tuple[np.ndarray, list[
     names = list(columns) if columns is not None else [f"x{i}" for i in range(x.shape[1])]
     if len(x) < 2:
         raise PushforwardError(f"need at least 2 rows of data to fit a map, got {len(x)}")
-    bad = ~np.isfinite(x)
+    bad = np.isinf(x)
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise PushforwardError(f"row {r}, column {names[c]!r}: {x[r, c]} is not a finite number")
