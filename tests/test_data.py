@@ -626,9 +626,12 @@ def test_a_memory_mapped_file_is_still_checked_row_by_row(tmp_path, monkeypatch)
 
     monkeypatch.setattr(files, "SCAN_ROWS", 7)  # several blocks: the bad row is in the third
     x = np.arange(40.0).reshape(20, 2)
-    x[17, 1] = np.nan
+    x[17, 1] = np.inf
     np.save(tmp_path / "x.npy", x)
-    with pytest.raises(PushforwardError, match=r"row index 17, column 'x1': missing value"):
+    with pytest.raises(PushforwardError, match=r"row index 17, column 'x1': value inf is not"):
         load_file(tmp_path / "x.npy")
     kept = load_file(tmp_path / "x.npy", dropna=True)
     assert len(kept.data) == 19 and kept.meta["dropped_rows"] == 1
+    x[17, 1] = np.nan  # a gap is kept for the map to model
+    np.save(tmp_path / "x.npy", x)
+    assert np.isnan(load_file(tmp_path / "x.npy").data[17, 1])
