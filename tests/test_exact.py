@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
+import pushforward
 from pushforward.data.noise import get_noise
 from pushforward.data.source import Source
 from pushforward.errors import PushforwardError
@@ -342,3 +343,40 @@ def test_a_damaged_knotted_file_is_refused_in_one_line(tmp_path, change, needle)
     with pytest.raises(PushforwardError, match=needle) as e:
         load(path)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: QuantileMap(tails="clip", noise="uniform", knots=50),
+    lambda: GaussianCopula(tails="clip", knots=40),
+    lambda: Parametric("gamma", noise="uniform"),
+    lambda: InverseCDF("gamma(a=2)", source="normal"),
+])
+def test_exact_maps_pass_sklearn_clone(make):
+    """get_params declares the constructor's settings, so scikit-learn's clone gives an unfitted
+    copy with the same settings, which fits to the same map."""
+    from sklearn.base import clone
+
+    x = np.random.default_rng(0).gamma(2.0, size=(300, 2))
+    m = make()
+    c = clone(m)
+    assert type(c) is type(m) and c is not m and c.get_params() == m.get_params()
+    assert not hasattr(c, "codec_")  # unfitted
+    args = () if isinstance(m, InverseCDF) else (x,)
+    np.testing.assert_array_equal(c.fit(*args).sample(20, seed=1), m.fit(*args).sample(20, seed=1))
+    assert clone(m.set_params(**m.get_params())).get_params() == m.get_params()
+
+
+def test_set_params_names_the_valid_ones():
+    with pytest.raises(PushforwardError, match="QuantileMap has no parameter 'tail'; its "
+                       "parameters: tails, noise, knots"):
+        QuantileMap().set_params(tail="clip")
+
+
+def test_unknown_options_name_the_declared_ones():
+    x = np.random.default_rng(0).normal(size=(200, 2))
+    with pytest.raises(PushforwardError, match="method 'copula' has no option 'famly'; its "
+                       "options: tails, knots, n_train"):
+        pushforward.fit(x, method="copula", famly="gamma")
+    with pytest.raises(PushforwardError, match="method 'swd' has no option 'stepz'; its "
+                       "options: net, width.*config"):
+        pushforward.fit(x, method="swd", stepz=3)

@@ -266,13 +266,8 @@ def _holdout_share(options: dict[str, Any]) -> float:
 
 
 def _check_options(method: str, fitter, options: dict[str, Any], why: str | None) -> None:
-    params = inspect.signature(fitter).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    allowed = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY]
-    allowed = [k for k in allowed if k not in ("noise", "latent_dim", "seed", "out", "resume",
-                                               "console", "on_step", "held", "schema",
-                                               "deadline")]
+    """Every option is one the method declares (``fitter.options``) or the fit's budget."""
+    allowed = list(fitter.options)
     for k in options:
         if k not in allowed and k != "time_budget":  # every method takes the fit's budget
             picked = (f" (method auto picked {method!r}; choose one with --method)"

@@ -205,6 +205,10 @@ def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: 
     return board, fitted
 
 
+#: The options ``pushforward.fit`` passes on to the race (declared: the method table reads them).
+race.options = ("time_budget", "exclude")
+
+
 def leaderboard_lines(board: list[dict[str, Any]]) -> list[str]:
     """One readable line per leaderboard row, best first (``fit`` prints them).
 

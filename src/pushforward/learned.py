@@ -641,6 +641,8 @@ def learned_fit(key: str, description: str, make_objective):
 
     fit.__doc__ = description
     fit.check = check
+    # declared options: every training setting, and a whole TrainConfig
+    fit.options = (*(f.name for f in dataclasses.fields(TrainConfig)), "config")
     return fit
 
 

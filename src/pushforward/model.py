@@ -101,6 +101,24 @@ class FittedMap:
     settings: dict[str, Any]
     info: dict[str, Any]
 
+    #: The constructor's settings, declared (scikit-learn's convention): :meth:`get_params`
+    #: reads them, :meth:`set_params` writes them, ``sklearn.base.clone`` builds an unfitted
+    #: copy from them. Maps built by a training run rather than a constructor declare none.
+    _param_names: ClassVar[tuple[str, ...]] = ()
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings, by name (``deep`` is accepted for scikit-learn)."""
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params: Any) -> FittedMap:
+        """Change constructor settings; an unknown one is an error naming the valid ones."""
+        for k, v in params.items():
+            if k not in self._param_names:
+                raise PushforwardError(f"{type(self).__name__} has no parameter {k!r}; its "
+                                       f"parameters: {', '.join(self._param_names) or 'none'}")
+            setattr(self, k, v)
+        return self
+
     def _init_map(self, *, method: str, noise: str, latent_dim: int, dim: int,
                   columns: list[str] | None = None, seed: int | None = None,
                   settings: dict[str, Any] | None = None, codec: Codec | None = None,

@@ -127,6 +127,7 @@ class GaussianMixtureMap(_mixture.MixtureMap):
     """
 
     kind = "gmm"
+    _param_names = ("max_components", "noise", "time_budget")
 
     def __init__(self, *, max_components: int = 64, noise: str = "normal",
                  time_budget: float | None = None):
@@ -216,3 +217,7 @@ def fit_gmm(source, *, noise: str = "normal", latent_dim: int | None = None,
     return GaussianMixtureMap(max_components=max_components, noise=noise,
                               time_budget=time_budget).fit(x, columns=source.columns, seed=seed,
                                                                    schema=schema)
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_gmm.options = ("max_components", "n_train", "time_budget")

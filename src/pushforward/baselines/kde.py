@@ -113,6 +113,7 @@ class KernelDensityMap(_mixture.MixtureMap):
     """
 
     kind = "kde"
+    _param_names = ("noise",)
 
     def __init__(self, *, noise: str = "normal"):
         self.noise = noise
@@ -180,3 +181,7 @@ def fit_kde(source, *, noise: str = "normal", latent_dim: int | None = None,
     x = source.training_sample(n_train, seed=seed)
     return KernelDensityMap(noise=noise).fit(x, columns=source.columns, seed=seed,
                                                                    schema=schema)
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_kde.options = ("n_train", "time_budget")

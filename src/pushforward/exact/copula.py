@@ -76,6 +76,7 @@ class GaussianCopula(FittedMap):
     """
 
     kind = "copula"
+    _param_names = ("tails", "noise", "knots")
 
     def __init__(self, *, tails: str = "extrapolate", noise: str = "normal",
                  knots: int | None = None):
@@ -161,3 +162,7 @@ def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
                                                                   schema=schema)
     m.seed = seed
     return m
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_copula.options = ("tails", "knots", "n_train")

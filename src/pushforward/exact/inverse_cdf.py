@@ -330,6 +330,7 @@ class InverseCDF(FittedMap):
     """
 
     kind = "inverse-cdf"
+    _param_names = ("target", "source")
 
     def __init__(self, target: Any = "norm", *, source: Any = "uniform"):
         self.target = target
@@ -422,3 +423,7 @@ def fit_inverse_cdf(source, *, noise: str = "normal", latent_dim: int | None = N
     m = InverseCDF(source.spec or source.dist, source=noise).fit()
     m.columns, m.seed = list(source.columns), seed
     return m
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_inverse_cdf.options = ()

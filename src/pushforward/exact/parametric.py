@@ -73,6 +73,7 @@ class Parametric(FittedMap):
     """
 
     kind = "parametric"
+    _param_names = ("family", "noise")
 
     def __init__(self, family: str = "norm", *, noise: str = "normal"):
         self.family = family
@@ -156,3 +157,7 @@ def fit_parametric(source, *, noise: str = "normal", latent_dim: int | None = No
     m = Parametric(family, noise=noise).fit(x, columns=source.columns, schema=schema)
     m.seed = seed
     return m
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_parametric.options = ("family", "n_train")

@@ -146,6 +146,7 @@ class QuantileMap(FittedMap):
     """
 
     kind = "quantile"
+    _param_names = ("tails", "noise", "knots")
 
     def __init__(self, *, tails: str = "extrapolate", noise: str = "normal",
                  knots: int | None = None):
@@ -326,3 +327,7 @@ def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None
                                                                schema=schema)
     m.seed = seed
     return m
+
+
+#: The options ``pushforward.fit`` passes on (declared: the method table reads them).
+fit_quantile.options = ("tails", "knots", "n_train")
