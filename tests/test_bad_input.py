@@ -232,9 +232,10 @@ BAD_FILES = [
     case("csv-text-cell", "fit d.csv", ["d.csv", "row 2", "'b'", "abc"],
          {"d.csv": "a,b\n1,2\n3,abc\n"}),
     case("csv-ragged", "fit d.csv", ["d.csv", "line 3"], {"d.csv": "a,b\n1,2\n3,4,5\n"}),
-    case("csv-nan", "fit d.csv", ["d.csv", "row 2", "'a'"], {"d.csv": "a\n1\nnan\n3\n"}),
+    case("csv-minus-inf", "fit d.csv", ["d.csv", "row 2", "'a'"],
+         {"d.csv": "a\n1\n-inf\n3\n"}),
     case("csv-inf", "fit d.csv", ["d.csv", "'a'", "inf"], {"d.csv": "a\n1\ninf\n3\n"}),
-    case("csv-empty-cell", "fit d.csv", ["d.csv", "'b'"], {"d.csv": "a,b\n1,2\n3,\n4,5\n"}),
+    case("csv-all-missing", "fit d.csv", ["d.csv", "b"], {"d.csv": "a,b\n1,\n3,\n4,\n"}),
     case("csv-one-row", "fit d.csv", ["d.csv", "1 row"], {"d.csv": "a\n1\n"}),
     case("csv-constant", "fit d.csv --method quantile", ["constant"],
          {"d.csv": "a\n1\n1\n1\n"}),
@@ -268,8 +269,8 @@ BAD_FILES = [
     case("npy-no-columns", "fit d.npy", ["d.npy", "columns"], {"d.npy": _npy(np.ones((5, 0)))}),
     case("npy-strings", "fit d.npy", ["d.npy", "dtype"], {"d.npy": _npy(np.array(["a", "b"]))}),
     case("npy-complex", "fit d.npy", ["d.npy", "dtype"], {"d.npy": _npy(np.ones(3) * 1j)}),
-    case("npy-nan", "fit d.npy", ["d.npy", "row index 1"],
-         {"d.npy": _npy(np.array([1.0, np.nan, 2.0]))}),
+    case("npy-inf", "fit d.npy", ["d.npy", "row index 1"],
+         {"d.npy": _npy(np.array([1.0, np.inf, 2.0]))}),
     case("npy-wide", "fit d.npy", ["d.npy", "columns"], {"d.npy": _npy(np.ones((3, 10_000)))}),
     case("npy-scalar", "fit d.npy", ["d.npy"], {"d.npy": _npy(np.float64(3.0))}),
     case("npz-garbage", "fit d.npz", ["d.npz", ".npz"], {"d.npz": b"PK\x03\x04garbage"}),
@@ -283,8 +284,8 @@ BAD_FILES = [
          {"d.parquet": _parquet({"x": [1.0]})}),
     case("parquet-empty", "fit d.parquet", ["d.parquet", "no data rows"],
          {"d.parquet": _parquet({"x": np.array([], dtype=float)})}),
-    case("parquet-nan", "fit d.parquet", ["d.parquet", "'x'"],
-         {"d.parquet": _parquet({"x": [1.0, float("nan"), 2.0]})}),
+    case("parquet-inf", "fit d.parquet", ["d.parquet", "'x'"],
+         {"d.parquet": _parquet({"x": [1.0, float("inf"), 2.0]})}),
     case("png-garbage", "fit d.png", ["d.png"], {"d.png": b"\x89PNG\r\n\x1a\nnot really"}),
     case("png-image-garbage", "fit image:d.png", ["d.png"], {"d.png": b"GIF89a"}),
     case("png-white", "fit d.png", ["d.png"], {"d.png": _png(np.full((4, 4), 255))}),
@@ -551,8 +552,9 @@ def test_any_csv_is_finite_data_or_one_line_naming_the_file(tmp_path, rows, head
     except PushforwardError as e:
         assert "\n" not in str(e) and "h.csv" in str(e), str(e)
     else:
-        assert s.data.ndim == 2 and len(s.data) >= 2 and np.isfinite(s.data).all()
-        assert np.abs(s.data).max() <= 1e150
+        # gaps (NaN) are modelled; an infinity or a value beyond 1e150 never gets through
+        assert s.data.ndim == 2 and len(s.data) >= 2 and not np.isinf(s.data).any()
+        assert not (np.abs(s.data) > 1e150).any()
 
 
 SETTING = st.sampled_from(["steps", "time_budget", "width", "depth", "threads", "batch_size",
