@@ -179,3 +179,19 @@ def test_a_learned_table_model_with_gaps_saves_and_loads(tmp_path):
     assert m.core_dim == 1 + 1 + 3 + 2 + 1  # x, count, sp one-hot, flag one-hot, x's gaps
     back = pushforward.load(m.save(tmp_path / "m"))
     pd.testing.assert_frame_equal(back.sample(200, seed=1), m.sample(200, seed=1))
+
+
+def test_evaluate_matches_categories_by_label_not_code(tmp_path):
+    from pushforward.evaluation import evaluate
+
+    real = mixed(600)
+    m = pushforward.fit(real, method="copula", seed=0)
+    held = mixed(400, seed=9)
+    held = held[held["sp"] != "a"]  # codes b→0, c→1 on their own; the model's are 1, 2
+    assert load_source(held).meta["categories"]["sp"] == ["b", "c"]
+    e = evaluate(m, held, n=300, seed=0, metrics=["c2st"])
+    assert e.n > 0
+    bad = held.copy()
+    bad.loc[bad.index[0], "sp"] = "zebra"
+    with pytest.raises(pushforward.PushforwardError, match="'zebra', a category"):
+        evaluate(m, bad, n=300, seed=0, metrics=["c2st"])

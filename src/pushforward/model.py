@@ -190,8 +190,9 @@ class FittedMap:
         """Yield ``n`` samples in chunks; the rows for a seed do not depend on ``chunk_size``.
 
         The arguments are checked now, not at the first chunk; a chunk holding an infinite
-        value, or a NaN outside the columns whose missing values the map models, raises a :class:`PushforwardError` naming its row instead of being
-        yielded, so no writer ever writes one.
+        value, or a NaN outside the columns whose missing values the map models, raises a
+        :class:`PushforwardError` naming its row instead of being yielded, so no writer ever
+        writes one.
         """
         n = check_n(n)
         if (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -213,6 +213,48 @@ def _column(v: np.ndarray, c, pd) -> Any:
         return pd.array([None if m else int(t) for t, m in zip(v, missing, strict=True)],
                         dtype="Int64")
     return v.astype(dtype if dtype and dtype[0] in "fF" else "float64")
+
+
+def align(source, schema):
+    """``source`` with its category codes re-indexed to ``schema``'s categories.
+
+    Data read on their own (held-out rows given to ``evaluate``) may lack a category or list
+    them in another order, so their codes differ from the model's; labels are what match.
+
+    Raises:
+        PushforwardError: a column holds a category the model's schema does not have.
+
+    Example:
+        >>> from pushforward.data.source import Source
+        >>> from pushforward.data.schema import Column, Schema
+        >>> s = Source(name="d", columns=["s"], data=np.array([[0.0], [1.0]]),
+        ...            meta={"categories": {"s": ["b", "c"]}})
+        >>> schema = Schema((Column("s", "categorical", categories=("a", "b", "c"),
+        ...                         dtype="object"),))
+        >>> align(s, schema).data.ravel().tolist()
+        [1.0, 2.0]
+    """
+    cats = source.meta.get("categories") or {}
+    if schema is None or not cats or source.data is None or source.columns != schema.names:
+        return source
+    data, labels = None, dict(cats)
+    for j, c in enumerate(schema.columns):
+        have = cats.get(c.name)
+        if have is None or not coded(c) or list(have) == list(c.categories or ()):
+            continue
+        lookup = {x: i for i, x in enumerate(c.categories or ())}
+        new = [x for x in have if x not in lookup]
+        if new:
+            raise PushforwardError(f"{source.name}: column {c.name!r} holds {new[0]!r}, a "
+                                   "category the model was not fitted on")
+        data = np.array(source.data, dtype=np.float64) if data is None else data
+        col, table = data[:, j], np.array([lookup[x] for x in have], dtype=np.float64)
+        present = ~np.isnan(col)
+        col[present] = table[col[present].astype(int)]
+        labels[c.name] = list(c.categories)
+    if data is None:
+        return source
+    return replace(source, data=data, meta={**source.meta, "categories": labels})
 
 
 def coded(column) -> bool:

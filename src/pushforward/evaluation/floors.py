@@ -43,6 +43,7 @@ import numpy as np
 from ..data import Source, load_source
 from ..data.codec import Compose, Standardize
 from ..data.split import find_split
+from ..data.table import align
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
@@ -430,6 +431,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
 
         model = load(model)
     source = model_data(model) if data is None else load_source(data)
+    source = align(source, getattr(model, "schema", None))  # category codes by their labels
     if source.dim != model.dim:
         raise PushforwardError(f"{source.name} has {source.dim} columns but the model makes "
                                f"{model.dim}")
