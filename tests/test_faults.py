@@ -25,6 +25,15 @@ X = np.random.default_rng(0).normal(size=(400, 2)) @ np.array([[1.0, 0.5], [0.0,
 SMALL = dict(width=8, depth=1, batch_size=32, threads=1, dtype="float64")
 
 
+def swd(**options):
+    """The swd method's fit function itself: it takes ``on_step``, the tests' simulated kill."""
+    from pushforward.data import load_source
+    from pushforward.methods import METHODS
+
+    return METHODS.get("swd")(load_source(X), noise="normal", latent_dim=2, seed=0,
+                              **{**SMALL, **options})
+
+
 def cli(*args, cwd, stdout=subprocess.PIPE, **kw):
     """The real command in a subprocess (signals, file descriptors and limits are real)."""
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
@@ -92,8 +101,8 @@ def test_the_first_checkpoint_follows_the_first_validation(tmp_path):
             raise KeyError("killed")  # like SIGKILL: no chance to save
 
     with pytest.raises(KeyError):
-        pushforward.fit(X, method="swd", steps=10_000, seed=0, out=tmp_path / "m",
-                        eval_every=10, checkpoint_every=1e9, on_step=kill, **SMALL)
+        swd(steps=10_000, out=tmp_path / "m", eval_every=10, checkpoint_every=1e9,
+            on_step=kill)
     assert load_state(tmp_path / "m" / CHECKPOINT_FILE)["step"] == 10
 
 
@@ -104,9 +113,9 @@ def checkpointed(tmp_path):
         if step == 30:
             raise KeyError("killed")
 
-    kw = dict(method="swd", steps=60, seed=0, out=tmp_path / "m", eval_every=20, **SMALL)
+    kw = dict(steps=60, out=tmp_path / "m", eval_every=20, checkpoint_every=1e9)
     with pytest.raises(KeyError):
-        pushforward.fit(X, on_step=kill, checkpoint_every=1e9, **kw)
+        swd(on_step=kill, **kw)
     return tmp_path / "m" / CHECKPOINT_FILE, kw
 
 
@@ -123,7 +132,7 @@ def test_a_hostile_checkpoint_field_is_refused_on_resume(checkpointed, field, va
     st[field] = value
     save_state(path, st)
     with pytest.raises(PushforwardError, match=needle) as e:
-        pushforward.fit(X, resume=True, **kw)
+        swd(resume=True, **kw)
     assert "\n" not in str(e.value) and str(path.parent) in str(e.value)
 
 
@@ -142,14 +151,14 @@ def test_a_damaged_checkpoint_is_one_line(checkpointed, damage):
                 else "[" * 100_000 + "]" * 100_000)
         path.write_bytes(save({}, metadata={"skeleton": skel}))
     with pytest.raises(PushforwardError) as e:
-        pushforward.fit(X, resume=True, **kw)
+        swd(resume=True, **kw)
     assert "\n" not in str(e.value) and "checkpoint" in str(e.value)
 
 
 def test_a_resumed_run_equals_an_uninterrupted_one(checkpointed):
     path, kw = checkpointed
-    resumed = pushforward.fit(X, resume=True, **kw)
-    full = pushforward.fit(X, **{**kw, "out": path.parent.parent / "full"})
+    resumed = swd(resume=True, **kw)
+    full = swd(**{**kw, "out": path.parent.parent / "full"})
     z = np.random.default_rng(1).normal(size=(50, 2))
     np.testing.assert_array_equal(resumed.inverse_transform(z), full.inverse_transform(z))
 
