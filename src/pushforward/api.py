@@ -138,7 +138,8 @@ def fit(
     # a learned run writes its checkpoint into `out`: one run per folder at a time
     writes = out is not None and "out" in params and not (distributed and not current().is_main)
     lock = folder_lock(out) if writes else contextlib.nullcontext()
-    latent = int(latent_dim) if latent_dim is not None else _default_latent(method, schema)
+    latent = (int(latent_dim) if latent_dim is not None
+              else _default_latent(method, schema, split.train.data if "held" in params else None))
     if budget is not None:
         deadline = fit_deadline(started, budget, split, schema.encoded_dim)
         if "deadline" in params:  # learned: the loop ends training by the deadline
@@ -203,11 +204,14 @@ def check_request(source: Any, method: str, *, noise: str | None, latent_dim: An
         fitter.check(source, noise=noise or "normal", latent_dim=latent_dim, **options)
 
 
-def _default_latent(method: str, schema) -> int:
-    """The noise dimension: the encoded data's (one-hot blocks count k), for pointwise exact
-    maps one per modelled column."""
-    pointwise = method in ("quantile", "copula", "parametric")
-    return schema.pointwise_dim if pointwise else schema.encoded_dim
+def _default_latent(method: str, schema, train) -> int:
+    """The noise dimension: the encoded data's (one-hot blocks count k; for a learned map,
+    ``train`` given, each column with gaps in the training rows adds its missing indicator);
+    for pointwise exact maps one per modelled column (mixtures size their own noise)."""
+    if method in ("quantile", "copula", "parametric"):
+        return schema.pointwise_dim
+    gaps = int(np.isnan(train).any(axis=0).sum()) if train is not None else 0
+    return schema.encoded_dim + gaps
 
 
 #: Seconds :func:`fit_deadline` keeps for the closing check and saving: a base, plus per 1,000
