@@ -196,3 +196,12 @@ def test_evaluate_matches_categories_by_label_not_code(tmp_path):
     bad.loc[bad.index[0], "sp"] = "zebra"
     with pytest.raises(pushforward.PushforwardError, match="'zebra', a category"):
         evaluate(m, bad, n=300, seed=0, metrics=["c2st"])
+
+
+def test_transform_takes_a_frame_with_categories():
+    real = mixed(400)
+    m = pushforward.fit(real, method="copula", seed=0, holdout=0)
+    z = m.transform(real.iloc[:50])  # strings and booleans read as the map's codes
+    assert z.shape == (50, 4) and np.isfinite(z).all()
+    back = m.inverse_transform(z)
+    assert back[:, 0].tolist() == [["a", "b", "c"].index(s) for s in real["sp"][:50]]

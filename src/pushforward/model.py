@@ -177,6 +177,13 @@ class FittedMap:
         return z
 
     def _check_data(self, x) -> np.ndarray:
+        if type(x).__module__.startswith("pandas") and getattr(x, "ndim", 0) == 2:
+            from .data import load_source
+            from .data.table import align
+
+            # a frame's categories as the map's codes, matched by label; gaps kept as NaN
+            x = align(load_source(x, columns=[c for c in self.columns if c in x.columns] or None),
+                      self.schema).data
         x = np.asarray(x, dtype=float)
         if x.ndim == 1 and self.dim == 1:
             x = x[:, None]
