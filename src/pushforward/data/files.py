@@ -230,11 +230,15 @@ def _check_top(top: np.ndarray, names: list[str], where: str) -> None:
             f"divide it by {10.0 ** np.floor(np.log10(top[j])):.0e}")
 
 
-def check_width(d: int, where: str) -> None:
-    """Refuse more columns than any method handles (a copula holds a d × d matrix)."""
+def check_width(d: int, where: str, *, at_least: bool = False) -> None:
+    """Refuse more columns than any method handles (a copula holds a d × d matrix).
+
+    ``at_least``: ``d`` was counted on the start of a row too long to read whole.
+    """
     if d > MAX_COLUMNS:
-        raise PushforwardError(f"{where}: {d:,} columns, above the limit of {MAX_COLUMNS:,}; "
-                               "choose some with columns= (--columns)")
+        more = "more than " if at_least else ""
+        raise PushforwardError(f"{where}: {more}{d:,} columns, above the limit of "
+                               f"{MAX_COLUMNS:,}; choose some with columns= (--columns)")
 
 
 #: rows per block when a memory-mapped file is scanned (2-D float32: 8 MB a block)
@@ -347,7 +351,10 @@ def _opener(path: Path):
     return open
 
 
-def _head(path: Path, where: str, size: int = 1 << 16) -> list[str]:
+HEAD_SIZE = 1 << 16  # characters read to sniff a text file's delimiter and header
+
+
+def _head(path: Path, where: str, size: int = HEAD_SIZE) -> list[str]:
     """The first non-blank lines of a text file (up to ``size`` characters)."""
     try:
         with _opener(path)(path, "rt", encoding="utf-8-sig") as f:
@@ -407,7 +414,7 @@ def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool,
     sep = _delimiter(path, lines)
     # before pandas reads the first row: a row of a million fields fails now, not minutes later
     check_width(len(re.split(sep, lines[0].strip())) if sep == _WHITESPACE else
-                lines[0].count(sep) + 1, where)
+                lines[0].count(sep) + 1, where, at_least=len(lines[0]) >= HEAD_SIZE - 1)
     options = dict(sep=sep, encoding="utf-8-sig", skip_blank_lines=True, engine="c")
     try:
         first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
