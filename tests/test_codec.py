@@ -116,3 +116,42 @@ def test_digits_blank_pixels_come_out_as_they_went_in(tmp_path, method, flags):
     blank = np.flatnonzero(data.min(0) == data.max(0))
     assert s.shape == (200, 64) and (s[:, blank] == data[0, blank]).all()
     assert (s.std(0) > 0).sum() > 50  # the other pixels are modelled (some are rarely inked)
+
+
+def _table_codec():
+    x = np.column_stack([np.arange(8.0), [0, 1, 2, 0, 1, 2, 0, 1], [1, 2, 3, 4, 5, 6, 7, 8]])
+    x[2, 0] = np.nan
+    schema = Schema((Column("a"), Column("s", "categorical", categories=("p", "q", "r"),
+                                         dtype="object"), Column("n", "integer")))
+    return build_codec(schema, x, standardize=True), x
+
+
+def test_table_codec_parts_round_trip_through_their_state():
+    c, x = _table_codec()
+    assert [p.name for p in c.parts] == ["missing", "round", "onehot", "standardize"]
+    back = codec_from_state(c.config(), c.state_dict())
+    y = c.encode(x)
+    assert y.shape == (8, 1 + 1 + 1 + 3)  # a, n, a's gap indicator, s one-hot
+    np.testing.assert_array_equal(back.decode(y), c.decode(y))
+    np.testing.assert_array_equal(c.decode(y), x)  # the gap comes back as NaN
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda cfg, st: st.__setitem__("2.seen", np.array([1.0, 0.5, 1.0])), "seen"),
+    (lambda cfg, st: st.__setitem__("2.seen", np.zeros(3)), "seen"),
+    (lambda cfg, st: st.__setitem__("2.levels", np.array([0.0, 2.0, 1.0])), "increase"),
+    (lambda cfg, st: cfg["parts"][2].__setitem__("sizes", [2]), "levels"),
+    (lambda cfg, st: cfg["parts"][2].__setitem__("sizes", [10**6]), "sizes"),
+    (lambda cfg, st: st.__setitem__("1.lo", np.array([9.0])), "lo"),
+    (lambda cfg, st: st.__setitem__("1.hi", np.array([8.5])), "whole"),
+    (lambda cfg, st: cfg["parts"][1].__setitem__("clip", "yes"), "clip"),
+    (lambda cfg, st: st.__setitem__("0.fill", np.array([1.0, 2.0])), "fill"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("columns", [7]), "columns"),
+])
+def test_a_hostile_table_codec_state_is_refused_in_one_line(edit, needle):
+    c, _ = _table_codec()
+    cfg, state = c.config(), dict(c.state_dict())
+    edit(cfg, state)
+    with pytest.raises(PushforwardError, match=needle) as e:
+        codec_from_state(cfg, state)
+    assert "\n" not in str(e.value)
