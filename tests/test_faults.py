@@ -69,7 +69,7 @@ def _fit_args(out, steps):
 def test_sigterm_checkpoints_and_resume_gives_the_uninterrupted_weights(tmp_path):
     np.save(tmp_path / "data.npy", X)
     (tmp_path / "c.toml").write_text('dtype = "float64"\neval_every = 20\n')
-    steps = 4000
+    steps = 1500
     p = cli(*_fit_args("b", steps), cwd=tmp_path)
     ckpt = tmp_path / "b" / CHECKPOINT_FILE
     deadline = time.time() + 60
