@@ -80,8 +80,10 @@ def test_categorical_columns_one_hot_for_learned_maps_ordinal_for_exact_ones():
     assert np.array_equal(learned.decode(y), x)
     exact = build_codec(schema, x, standardize=False)
     assert exact.out_dim == 2 and np.array_equal(exact.decode(exact.encode(x)), x)
-    # off-level values snap to the nearest category, so only 0, 1 or 5 ever come out
-    assert exact.decode(np.array([[0.0, 2.9], [0.0, 3.1]]))[:, 1].tolist() == [1.0, 5.0]
+    # categories are ranked 0, 1, 2 (here by x0's mean in each: 1, 2, 4.5); off-rank values
+    # snap to the nearest rank, so only 0, 1 or 5 ever come out
+    assert exact.encode(x)[:, 1].tolist() == [0, 1, 0, 1, 2, 2]
+    assert exact.decode(np.array([[0.0, 0.4], [0.0, 1.6]]))[:, 1].tolist() == [0.0, 5.0]
 
 
 def test_fit_records_schema_and_codec_in_the_model_file(tmp_path):
@@ -155,3 +157,14 @@ def test_a_hostile_table_codec_state_is_refused_in_one_line(edit, needle):
     with pytest.raises(PushforwardError, match=needle) as e:
         codec_from_state(cfg, state)
     assert "\n" not in str(e.value)
+
+
+def test_a_hostile_ordinal_order_is_refused():
+    x = np.column_stack([np.arange(6.0), [0, 1, 0, 1, 2, 2]])
+    c = build_codec(infer_schema(x, categorical=["x1"]), x, standardize=False)
+    assert [p.name for p in c.parts] == ["round", "ordinal"]
+    state = {**c.state_dict(), "1.order": np.array([0.0, 0.0, 2.0])}
+    with pytest.raises(PushforwardError, match="permutation"):
+        codec_from_state(c.config(), state)
+    back = codec_from_state(c.config(), c.state_dict())
+    np.testing.assert_array_equal(back.encode(x), c.encode(x))

@@ -193,6 +193,8 @@ class _PerColumn(Codec):
     ``levels`` (its categories' values in the table) and ``seen_`` (1 where a level occurs in
     the training rows: only those are ever decoded)."""
 
+    keys: ClassVar[tuple[str, ...]] = ("levels", "seen")
+
     def __init__(self, columns=(), levels=()):
         self.columns = [int(j) for j in columns]
         self.levels = [np.asarray(v, dtype=np.float64) for v in levels]
@@ -227,7 +229,7 @@ class _PerColumn(Codec):
             raise PushforwardError("codec.sizes must give one size per column")
         columns = [_checks.integer(j, "codec.columns", 0, d - 1) for j in columns]
         sizes = [_checks.integer(k, "codec.sizes", 1, MAX_CATEGORIES) for k in sizes]
-        _checks.tensor_keys(state, ("levels", "seen"))
+        _checks.tensor_keys(state, cls.keys)
         flat = _checks.array(state, "levels", (sum(sizes),))
         seen = _checks.array(state, "seen", (sum(sizes),))
         levels = [flat[b] for b in _blocks(sizes)]
@@ -238,7 +240,11 @@ class _PerColumn(Codec):
         c = cls(columns, levels)
         c.in_dim, c.seen_ = d, seen
         c._set_dims()
+        c._restore(state, sizes)
         return c
+
+    def _restore(self, state: dict[str, np.ndarray], sizes: list[int]) -> None:
+        """Checked extra state of a subclass."""
 
     def _set_dims(self) -> None:
         self.out_dim = self.in_dim
@@ -375,37 +381,88 @@ class Round(Codec):
 
 
 class Ordinal(_PerColumn):
-    """Categorical columns kept as one ordinal column each (pointwise exact maps): decode
-    snaps a value to the nearest level seen in training, so no unseen category comes out.
+    """Categorical columns kept as one ordinal column each (pointwise exact maps).
+
+    Each column's levels are ranked by the mean, within each level, of the rows' scores on the
+    main axis (first principal component) of the standardised other columns, so that a copula's
+    rank correlation sees a category that shifts the numbers; levels never seen go last.
+    Encode: a level's rank. Decode: the nearest rank of a level seen in training, so no unseen
+    category comes out.
 
     Example:
-        >>> c = Ordinal([0], [[0.0, 1.0, 2.0]]).fit(np.array([[0.0], [2.0]]))
-        >>> c.decode(np.array([[0.9], [1.2], [-3.0]])).ravel().tolist()
-        [0.0, 2.0, 0.0]
+        >>> x = np.array([[0.0, 5.0], [1.0, -1.0], [2.0, 0.0], [0.0, 6.0]])
+        >>> c = Ordinal([0], [[0.0, 1.0, 2.0]]).fit(x)
+        >>> c.encode(x)[:, 0].tolist()  # level 1 has the lowest x1, level 0 the highest
+        [2.0, 0.0, 1.0, 2.0]
+        >>> c.decode(np.array([[0.2, 0.0], [2.7, 0.0]]))[:, 0].tolist()
+        [1.0, 0.0]
     """
 
     name = "ordinal"
+    keys = ("levels", "seen", "order")
 
     def fit(self, x: np.ndarray) -> Ordinal:
-        self._fit_seen(np.asarray(x, dtype=np.float64))
+        x = np.asarray(x, dtype=np.float64)
+        self._fit_seen(x)
         self.out_dim = self.in_dim
+        self.order_ = self._order(x)
         return self
 
+    def _order(self, x: np.ndarray) -> np.ndarray:
+        others = [j for j in range(x.shape[1]) if j not in self.columns]
+        z = x[:, others]
+        std = z.std(axis=0) if len(z) else np.zeros(len(others))
+        z = (z[:, std > 0] - z[:, std > 0].mean(axis=0)) / std[std > 0]
+        score = None
+        if z.shape[1] and len(z) > 1:
+            score = z @ np.linalg.svd(z, full_matrices=False)[2][0]
+        blocks = []
+        for k, v in enumerate(self.levels):
+            if score is None:
+                means = np.arange(len(v), dtype=np.float64)
+            else:
+                idx = self._index(x[:, self.columns[k]], k)
+                sums = np.bincount(idx, weights=score, minlength=len(v))
+                counts = np.bincount(idx, minlength=len(v))
+                means = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+            blocks.append(np.argsort(means, kind="stable").astype(np.float64))
+        return np.concatenate(blocks or [np.zeros(0)])
+
+    def _orders(self) -> list[np.ndarray]:
+        return [self.order_[b].astype(int) for b in _blocks([len(v) for v in self.levels])]
+
     def encode(self, x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=np.float64)
+        for k, order in enumerate(self._orders()):
+            rank = np.argsort(order)  # level index → its rank
+            x[:, self.columns[k]] = rank[self._index(x[:, self.columns[k]], k)]
         return x
 
     def decode(self, y: np.ndarray) -> np.ndarray:
         y = np.array(y, dtype=np.float64)
-        for k, b in enumerate(_blocks([len(v) for v in self.levels])):
-            seen = self.levels[k][self.seen_[b] > 0]
+        for k, (order, b) in enumerate(zip(self._orders(),
+                                           _blocks([len(v) for v in self.levels]), strict=True)):
+            seen = np.flatnonzero(self.seen_[b][order] > 0).astype(np.float64)  # seen ranks
             col = y[:, self.columns[k]]
             i = np.clip(np.searchsorted(seen, col), 1, max(len(seen) - 1, 1))
             lo, hi = seen[i - 1], seen[np.minimum(i, len(seen) - 1)]
-            y[:, self.columns[k]] = np.where(np.abs(col - lo) <= np.abs(hi - col), lo, hi)
+            rank = np.where(np.abs(col - lo) <= np.abs(hi - col), lo, hi).astype(int)
+            y[:, self.columns[k]] = self.levels[k][order[rank]]
         return y
 
     def decode_tangent(self, v: np.ndarray) -> np.ndarray:
         return v
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {**super().state_dict(), "order": self.order_}
+
+    def _restore(self, state: dict[str, np.ndarray], sizes: list[int]) -> None:
+        order = _checks.array(state, "order", (sum(sizes),))
+        if any(sorted(order[b].tolist()) != list(range(k))
+               for b, k in zip(_blocks(sizes), sizes, strict=True)):
+            raise PushforwardError("codec tensor 'order' must rank each column's levels "
+                                   "(a permutation of 0..k−1)")
+        self.order_ = order
 
 
 class OneHot(_PerColumn):
@@ -515,7 +572,8 @@ class Compose(Codec):
         if not isinstance(configs, list) or len(configs) > MAX_PARTS:
             raise PushforwardError(f"codec.parts must be a list of at most {MAX_PARTS} codecs")
         known = {f"{i}.{k}" for i in range(len(configs))
-                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "fill")}
+                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "fill",
+                           "order")}
         _checks.tensor_keys(state, (), known)
         parts = [codec_from_state(_checks.mapping(c, "codec part"),
                                   {k[len(f"{i}."):]: v for k, v in state.items()
