@@ -147,7 +147,7 @@ def test_table_codec_parts_round_trip_through_their_state():
     (lambda cfg, st: st.__setitem__("1.lo", np.array([9.0])), "lo"),
     (lambda cfg, st: st.__setitem__("1.hi", np.array([8.5])), "whole"),
     (lambda cfg, st: cfg["parts"][1].__setitem__("clip", "yes"), "clip"),
-    (lambda cfg, st: st.__setitem__("0.fill", np.array([1.0, 2.0])), "fill"),
+    (lambda cfg, st: st.__setitem__("0.pool", np.ones((2, 64))), "pool"),
     (lambda cfg, st: cfg["parts"][0].__setitem__("columns", [7]), "columns"),
 ])
 def test_a_hostile_table_codec_state_is_refused_in_one_line(edit, needle):

@@ -255,18 +255,24 @@ class Missing(Codec):
     rest, so every column's missing share (and where gaps occur with the other values) is
     modelled, not dropped.
 
-    Encode: the gaps of ``columns`` are filled with the column's training median and one 0/1
+    Encode: the gaps of ``columns`` are filled with draws from the column's observed values
+    (``POOL`` training quantiles, drawn with a fixed seed: the same rows encode the same way),
+    so the filled column keeps its distribution and a copula's margin no spike; one 0/1
     indicator per column is appended. Decode: a value whose indicator is above ½ is missing
     (NaN); the indicators are dropped.
 
     Example:
         >>> x = np.array([[1.0, np.nan], [2.0, 4.0], [3.0, 6.0]])
         >>> c = Missing([1]).fit(x)
-        >>> c.encode(x).tolist()
-        [[1.0, 5.0, 1.0], [2.0, 4.0, 0.0], [3.0, 6.0, 0.0]]
+        >>> y = c.encode(x)
+        >>> y[0, 1] in (4.0, 6.0), y[:, 2].tolist()
+        (True, [1.0, 0.0, 0.0])
         >>> c.decode(np.array([[0.5, 7.0, 0.8], [0.5, 7.0, 0.2]])).tolist()
         [[0.5, nan], [0.5, 7.0]]
     """
+
+    #: Observed values kept per column to fill gaps from (its quantiles).
+    POOL = 64
 
     name = "missing"
 
@@ -276,20 +282,25 @@ class Missing(Codec):
     def fit(self, x: np.ndarray) -> Missing:
         x = np.asarray(x, dtype=np.float64)
         part = x[:, self.columns]
-        fill = np.zeros(len(self.columns))
-        present = ~np.isnan(part).all(axis=0)
-        fill[present] = np.nanmedian(part[:, present], axis=0)
-        self._set(x.shape[1], fill)
+        pool = np.zeros((len(self.columns), self.POOL))
+        q = (np.arange(self.POOL) + 0.5) / self.POOL
+        for k in range(len(self.columns)):
+            seen = part[~np.isnan(part[:, k]), k]
+            if len(seen):  # observed values only (inverted CDF): codes stay codes
+                pool[k] = np.quantile(seen, q, method="inverted_cdf")
+        self._set(x.shape[1], pool)
         return self
 
-    def _set(self, in_dim: int, fill: np.ndarray) -> None:
-        self.in_dim, self.fill_ = int(in_dim), np.asarray(fill, dtype=np.float64)
+    def _set(self, in_dim: int, pool: np.ndarray) -> None:
+        self.in_dim, self.pool_ = int(in_dim), np.asarray(pool, dtype=np.float64)
         self.out_dim = self.in_dim + len(self.columns)
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, dtype=np.float64)
         gaps = np.isnan(x[:, self.columns])
-        x[:, self.columns] = np.where(gaps, self.fill_, x[:, self.columns])
+        draw = np.random.default_rng(0).integers(0, self.POOL, size=gaps.shape)
+        fill = self.pool_[np.arange(len(self.columns)), draw] if gaps.size else gaps
+        x[:, self.columns] = np.where(gaps, fill, x[:, self.columns])
         return np.concatenate([x, gaps.astype(np.float64)], axis=1)
 
     def decode(self, y: np.ndarray) -> np.ndarray:
@@ -306,7 +317,7 @@ class Missing(Codec):
         return {**super().config(), "columns": self.columns}
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"fill": self.fill_}
+        return {"pool": self.pool_}
 
     @classmethod
     def from_state(cls, config, state) -> Missing:
@@ -315,8 +326,8 @@ class Missing(Codec):
         if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
             raise PushforwardError("codec.columns must list distinct column positions")
         c = cls([_checks.integer(j, "codec.columns", 0, d - 1) for j in columns])
-        _checks.tensor_keys(state, ("fill",))
-        c._set(d, _checks.array(state, "fill", (len(columns),)))
+        _checks.tensor_keys(state, ("pool",))
+        c._set(d, _checks.array(state, "pool", (len(columns), cls.POOL)))
         return c
 
 
@@ -572,7 +583,7 @@ class Compose(Codec):
         if not isinstance(configs, list) or len(configs) > MAX_PARTS:
             raise PushforwardError(f"codec.parts must be a list of at most {MAX_PARTS} codecs")
         known = {f"{i}.{k}" for i in range(len(configs))
-                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "fill",
+                 for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "pool",
                            "order")}
         _checks.tensor_keys(state, (), known)
         parts = [codec_from_state(_checks.mapping(c, "codec part"),
