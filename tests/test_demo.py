@@ -7,6 +7,7 @@ import numpy as np
 from rich.console import Console
 
 from pushforward.demo import CSV_ROWS, QUICK, Sizes, run_demo, step1_exact
+from pushforward.story import steps_text
 
 
 def test_step1_writes_a_small_sample_of_many_draws_into_its_folder(tmp_path):
@@ -40,7 +41,7 @@ def test_demo_writes_only_into_its_folder_and_marks_failed_runs(tmp_path, monkey
     for method, r in figures["step4"].items():
         cov, steps = r["coverage"], r["model"].info["steps"]
         assert cov.covered < cov.modes and r["steps"] == steps
-        mark = f"failed: {cov.covered}/{cov.modes} modes after {steps:,} steps"
+        mark = f"failed: {cov.covered}/{cov.modes} modes after {steps_text(steps)}"
         assert re.search(rf"^{re.escape(method)} .*{re.escape(mark)}$", text, re.M), text
         assert f"<td>{mark}</td>" in page
     assert "<th>result</th>" in page
