@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .losses import kernel
+
 #: Mean of the Kolmogorov distribution, √(π/2)·ln 2: E[√n·D_n] for large n.
 KS_MEAN = math.sqrt(math.pi / 2) * math.log(2)
 
@@ -33,23 +35,18 @@ def pairwise_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.cdist(x, y, compute_mode=mode)
 
 
-def _mean_pairwise_distance(x: torch.Tensor, y: torch.Tensor, chunk: int) -> float:
-    total = 0.0
-    for i in range(0, len(x), chunk):
-        total += float(pairwise_distances(x[i : i + chunk], y).sum())
-    return total / (len(x) * len(y))
-
-
-def energy_distance_sq(x, y, *, chunk: int = 2048) -> float:
+def energy_distance_sq(x, y, *, chunk: int = 1024) -> float:
     """Squared energy distance between two samples, V-statistic, float64.
 
     ED²(X, Y) = 2·mean‖xᵢ − yⱼ‖ − mean‖xᵢ − xₖ‖ − mean‖yⱼ − yₗ‖, over all pairs (diagonals
-    included). Memory is ``chunk × len(y)`` doubles (10⁴ × 10⁴ pairs use ~160 MB at most).
+    included): the loss :func:`pushforward.losses.energy` evaluated without gradient, in
+    float64 (one implementation for training and for every figure). Memory is ``chunk²``
+    distances per block; in 1-D it sorts instead.
 
     Arguments:
         x: sample (n, d) or (n,).
         y: sample (m, d) or (m,).
-        chunk: rows of ``x`` per block.
+        chunk: rows (and columns) per block.
 
     Returns:
         ED², a float ≥ 0 (up to rounding).
@@ -64,10 +61,8 @@ def energy_distance_sq(x, y, *, chunk: int = 2048) -> float:
     """
     x = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(len(x), -1)
     y = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(len(y), -1)
-    xy = _mean_pairwise_distance(x, y, chunk)
-    xx = _mean_pairwise_distance(x, x, chunk)
-    yy = _mean_pairwise_distance(y, y, chunk)
-    return 2 * xy - xx - yy
+    with torch.no_grad():
+        return float(kernel.energy(x, y, chunk_size=chunk))
 
 
 @dataclass(frozen=True)

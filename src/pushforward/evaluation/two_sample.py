@@ -24,10 +24,10 @@ import torch
 
 from ..losses import kernel, sliced
 from ..metrics import ks_two_sample
-from ._arrays import as_array, as_pair, digest, pair_mean
+from ._arrays import as_pair, digest
 
 __all__ = ["Metric", "ALPHA", "holm", "permutation_p_value", "energy", "mmd",
-           "median_bandwidth", "sliced_wasserstein", "ks_columns", "ks", "w1_columns", "w1"]
+           "sliced_wasserstein", "ks_columns", "ks", "w1_columns", "w1"]
 
 
 #: Family-wise level of the verdict: the figures with an exact test vote together through
@@ -160,9 +160,9 @@ def permutation_p_value(values: Sequence[float], floors: Sequence[float], *,
 def energy(x, y) -> float:
     """Squared energy distance, V-statistic: ED² = 2·mean‖x−y‖ − mean‖x−x'‖ − mean‖y−y'‖.
 
-    The value of :func:`pushforward.metrics.energy_distance_sq` (chunked, float64), computed
-    with half the self-pairs (symmetry) and the reference's own term kept between calls with the
-    same ``y``; in 1-D from sorted samples in O(n log n).
+    The loss :func:`pushforward.losses.energy` evaluated without gradient in float64 (the
+    value of :func:`pushforward.metrics.energy_distance_sq`), with the reference's own term kept
+    between calls with the same ``y``; in 1-D from sorted samples in O(n log n).
 
     Arguments:
         x: candidate sample (n, d).
@@ -179,63 +179,39 @@ def energy(x, y) -> float:
         1.0
     """
     x, y = as_pair(x, y)
-    if x.shape[1] == 1:
-        return float(kernel.energy(torch.from_numpy(x), torch.from_numpy(y)))
-    yy = _self_term(y, "energy", _identity)
-    return 2 * pair_mean(x, y, _identity) - pair_mean(x, None, _identity) - yy
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    with torch.no_grad():
+        if x.shape[1] == 1:
+            return float(kernel.energy(xt, yt))
+        yy = _self_term(y, ("distance", ()))
+        return float(2 * kernel.pair_mean(xt, yt) - kernel.pair_mean(xt, xt)) - yy
 
 
-def _identity(d: torch.Tensor) -> torch.Tensor:
-    return d
+_memo: dict[tuple[bytes, str, tuple], float] = {}
 
 
-_memo: dict[tuple[bytes, str], float] = {}
-
-
-def _self_term(y: np.ndarray, tag: str, fn) -> float:
+def _self_term(y: np.ndarray, kind: tuple[str, tuple[float, ...]]) -> float:
     # The reference's own mean over pairs: every candidate is measured against one reference
     # (15 times for the energy row), so it is computed once. Two entries are kept at most.
-    key = (digest(y), tag)
+    key = (digest(y), *kind)
     if key not in _memo:
         while len(_memo) >= 2:
             _memo.pop(next(iter(_memo)))
-        _memo[key] = pair_mean(y, None, fn)
+        yt = torch.from_numpy(y)
+        with torch.no_grad():
+            _memo[key] = float(kernel.pair_mean(yt, yt, *kind))
     return _memo[key]
-
-
-def median_bandwidth(y, *, max_points: int = 1000) -> float:
-    """The median heuristic: median distance between points of ``y`` (an even subsample).
-
-    Arguments:
-        y: reference sample (m, d).
-        max_points: at most this many evenly strided points are used.
-
-    Returns:
-        The median of ‖yᵢ − yⱼ‖ over pairs i < j (1.0 if it is 0).
-
-    References:
-        Garreau, Jitkrittum and Kanagawa, "Large sample analysis of the median heuristic",
-        arXiv:1707.07269.
-
-    Example:
-        >>> median_bandwidth([[0.0], [1.0], [3.0]])
-        2.0
-    """
-    y = as_array(y, "y")
-    sub = torch.from_numpy(y[:: -(-len(y) // max_points)])
-    d = torch.pdist(sub)
-    med = float(d.median()) if d.numel() else 0.0
-    return med if med > 0 else 1.0
 
 
 def mmd(x, y, *, bandwidth: float | None = None) -> float:
     """Squared maximum mean discrepancy (V-statistic) with a Gaussian kernel.
 
     MMD² = mean k(xᵢ, xₖ) + mean k(yⱼ, yₗ) − 2·mean k(xᵢ, yⱼ), k(a, b) = exp(−‖a − b‖²/(2σ²)),
-    σ the median distance within the reference ``y`` (:func:`median_bandwidth`), so every
-    candidate measured against one reference uses one kernel. The value of
-    :func:`pushforward.losses.mmd` with ``scales=(1,)``, without gradients, computed in ~80 MB
-    blocks with half the self-pairs and the reference's own term kept between calls.
+    σ the median distance within the reference ``y`` alone (the one median heuristic,
+    :func:`pushforward.losses.median_distance`, on at most 1000 points), so every candidate
+    measured against one reference uses one kernel. The loss :func:`pushforward.losses.mmd` with
+    ``scales=(1,)`` evaluated without gradient in float64, the reference's own term kept
+    between calls.
 
     Arguments:
         x: candidate sample (n, d).
@@ -255,13 +231,11 @@ def mmd(x, y, *, bandwidth: float | None = None) -> float:
         (True, True)
     """
     x, y = as_pair(x, y)
-    h = median_bandwidth(y) if bandwidth is None else float(bandwidth)
-
-    def gauss(d: torch.Tensor) -> torch.Tensor:
-        return torch.exp(d.square() * (-0.5 / h**2))
-
-    kyy = _self_term(y, f"gauss{h!r}", gauss)
-    return max(0.0, pair_mean(x, None, gauss) + kyy - 2 * pair_mean(x, y, gauss))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    h = kernel.median_distance(yt, max_points=1000) if bandwidth is None else float(bandwidth)
+    with torch.no_grad():
+        kxx, kxy = (float(kernel.pair_mean(xt, b, "gaussian", (h,))) for b in (xt, yt))
+    return max(0.0, kxx + _self_term(y, ("gaussian", (h,))) - 2 * kxy)
 
 
 def sliced_wasserstein(x, y, *, n_projections: int = 128, seed: int = 0) -> float:
