@@ -59,6 +59,7 @@ import pushforward
 from pushforward._io import write_text
 from pushforward._state import load_state
 from pushforward.data.codec import Standardize
+from pushforward.data.toys import MODES
 from pushforward.losses import LOSSES
 from pushforward.metrics import energy_distance_sq, mode_coverage
 from pushforward.train import CHECKPOINT
@@ -76,14 +77,6 @@ FLOW_BARS = {"moons": 1.5, "circles": 1.5, "rings": 1.5, "swissroll": 2.5, "pinw
 MODE_BARS = {"8gaussians": (8, 0.5), "25gaussians": (20, 0.0)}
 LEVELS = (3.0, 1.5)
 SNAPSHOTS = (1 / 12, 1 / 6, 1 / 3, 1 / 2, 3 / 4)
-_ANGLES = np.arange(8) * np.pi / 4
-#: mixture centres and σ of docs/measures.md's mode coverage
-MODES = {
-    "8gaussians": (2 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1) / 1.414,
-                   0.02 / 1.414),
-    "25gaussians": (np.array([(2 * i, 2 * j) for i in range(-2, 3) for j in range(-2, 3)],
-                             dtype=float) / 2.828, 0.05 / 2.828),
-}
 CACHE = Path(__file__).parent / ".cache" / "learned_2d"
 PROTOCOL = 5  # cached cells from an older protocol are recomputed
 

@@ -44,6 +44,7 @@ from ..data import Source, load_source
 from ..data.codec import Compose, Standardize
 from ..data.split import find_split
 from ..data.table import align
+from ..data.toys import MODES
 from ..errors import PushforwardError
 from ..metrics import exact_map_error
 from ..model import FittedMap
@@ -68,15 +69,6 @@ REFERENCES = {
 
 #: Fewest reference points an evaluation accepts (the k-NN figures and C2ST need a few dozen).
 MIN_N = 20
-
-#: Mixture toys with known modes: name → (centres, σ), as ``docs/measures.md`` gives them.
-MODES: dict[str, tuple[np.ndarray, float]] = {
-    "8gaussians": (2 * np.stack([np.cos(np.arange(8) * np.pi / 4),
-                                 np.sin(np.arange(8) * np.pi / 4)], 1) / 1.414, 0.02 / 1.414),
-    "25gaussians": (np.array([(2 * i, 2 * j) for i in range(-2, 3) for j in range(-2, 3)],
-                             dtype=float) / 2.828, 0.05 / 2.828),
-}
-
 
 @dataclass(frozen=True)
 class Row:
