@@ -91,6 +91,9 @@ def fit(
         >>> m.method, m.info["auto"]
         ('quantile', '1-D data: the empirical quantile map with extrapolated tails')
     """
+    # long: the one path every method takes, read top to bottom (read, resume, check, split,
+    # budget, fit, closing check); its steps are calls, and splitting it would scatter the
+    # order they must run in.
     from .methods import METHODS
 
     started = time.monotonic() if started is None else started

@@ -472,6 +472,8 @@ def fit_learned(
 
 def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, resume, console,
          on_step, device, dtype, held, schema, strategy, deadline) -> LearnedMap:
+    # long: builds the run (codec, net, batches, validation, settings) in the order the loop
+    # and the model file need it; the batch closures share the codec and the device.
     if held is None:
         split = split_source(source, config.holdout, seed)
         source, held = split.train, split.held
