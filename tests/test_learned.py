@@ -150,12 +150,6 @@ def test_resume_extends_a_finished_run_from_its_model_file(tmp_path):
     assert r.exit_code == 2 and "finished after 25 steps" in r.stderr, r.output
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_fit_and_sample():
-    m = pushforward.fit(GAUSS, method="sliced-js", steps=20, device="cuda", seed=0)
-    assert np.isfinite(m.sample(100, seed=0)).all()
-
-
 def test_a_fit_without_a_seed_draws_one_every_library_takes():
     """A drawn seed reaches scikit-learn's random_state (the closing C2ST) without error."""
     m = pushforward.fit("moons", method="sliced-js", steps=2, batch_size=64)

@@ -261,7 +261,8 @@ def fit(
     holdout: Annotated[float | None, typer.Option(help="Share of a data file kept out of "
                                                      "the fit for its check (0.1).")] = None,
     threads: Annotated[int | None, typer.Option(help="Learned: torch CPU threads.")] = None,
-    device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (cpu).")
+    device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (auto: "
+                                                "CUDA when present).")
                       ] = None,
     resume: Annotated[bool, typer.Option(help="Learned: continue the run in --out with its "
                                          "recorded settings; --steps (new total) or "

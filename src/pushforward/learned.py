@@ -75,7 +75,9 @@ class TrainConfig:
         ema: decay of the exponential moving average of the weights used for sampling.
         checkpoint_every: seconds between checkpoints.
         threads: torch CPU threads (None: torch's default).
-        device: ``cpu``, ``cuda`` or ``auto``.
+        device: ``cpu``, ``cuda`` or ``auto`` (the default: CUDA when torch sees a GPU, else
+            the CPU). Data, noise and batches are made on the device; nothing per step is
+            copied from the host.
         dtype: ``float32`` or ``float64``.
         objective_options: keyword options of the objective: a loss's (``bins``,
             ``n_projections``...) or a critic's (``n_critic``...).
@@ -95,7 +97,7 @@ class TrainConfig:
     ema: float = 0.995
     checkpoint_every: float = 30.0
     threads: int | None = None
-    device: str = "cpu"
+    device: str = "auto"
     dtype: str = "float32"
     objective_options: dict[str, Any] = field(default_factory=dict)
 
