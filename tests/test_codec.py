@@ -11,6 +11,7 @@ from pushforward.data import load_source
 from pushforward.data.codec import (
     Compose,
     Constant,
+    Pixels,
     Standardize,
     build_codec,
     codec_from_state,
@@ -118,6 +119,50 @@ def test_digits_blank_pixels_come_out_as_they_went_in(tmp_path, method, flags):
     blank = np.flatnonzero(data.min(0) == data.max(0))
     assert s.shape == (200, 64) and (s[:, blank] == data[0, blank]).all()
     assert (s.std(0) > 0).sum() > 50  # the other pixels are modelled (some are rarely inked)
+    assert np.isin(s, np.arange(17.0)).all()  # on digits' support: the 17 levels 0 … 16
+
+
+def _images(n=200, levels=17, seed=0):
+    """``n`` 4×4 images on the levels 0 … levels−1, with a blank (0) corner pixel."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, levels, size=(n, 16)).astype(np.float64)
+    x[:, 0] = 0.0
+    return x, Schema(tuple(Column(f"px{j}", "constant" if j == 0 else "integer", value=0.0)
+                           for j in range(16)), event_shape=(1, 4, 4))
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_pixel_codec_round_trips_and_decodes_onto_the_support(standardize):
+    x, schema = _images()
+    c = build_codec(schema, x, standardize=standardize)
+    pixels = c.part(Pixels)
+    assert pixels.levels_.tolist() == list(range(17))
+    assert c.out_dim == (16 if standardize else 15)  # learned maps keep the whole grid
+    y = c.encode(x)
+    np.testing.assert_array_equal(c.decode(y), x)
+    if standardize:  # one global scale: all pixels together have mean 0 and sd 1
+        assert abs(y.mean()) < 1e-12 and abs(y.std() - 1) < 1e-12
+        assert np.allclose(y[:, 1:] * pixels.scale_ + pixels.center_, x[:, 1:])
+    # anything the core makes comes back on the levels, inside the range, the corner exact
+    out = c.decode(np.random.default_rng(1).uniform(-20, 20, size=(500, c.out_dim)))
+    assert np.isin(out, np.arange(17.0)).all() and (out[:, 0] == 0).all()
+    assert out[:, 1:].min() == 0 and out[:, 1:].max() == 16
+    back = codec_from_state(c.config(), c.state_dict())
+    np.testing.assert_array_equal(back.decode(y), x)
+
+
+def test_pixel_support_of_8_bit_scaled_and_continuous_images():
+    rng = np.random.default_rng(2)
+    eight = rng.integers(0, 256, size=(50, 16)) / 255.0  # an 8-bit image scaled to [0, 1]
+    c = Pixels().fit(eight)
+    assert c.levels_.size == 256 and set(np.unique(eight)) <= set(c.levels_)
+    out = c.decode(rng.normal(size=(100, 16)))
+    assert np.isin(out, c.levels_).all()
+    smooth = rng.random((50, 16))  # 800 distinct values: continuous, decoded unrounded
+    c = Pixels().fit(smooth)
+    y = rng.normal(size=(10, 16)) * 0.1
+    assert c.levels_.size == 0
+    np.testing.assert_allclose(c.decode(y), y * c.scale_ + c.center_)
 
 
 def _table_codec():

@@ -33,7 +33,7 @@ from ._limits import (
     check_net_size,
 )
 from ._random import SeedLike
-from .data.codec import Codec, build_codec
+from .data.codec import Codec, Compose, build_codec
 from .data.noise import get_noise
 from .data.schema import Schema, infer_schema
 from .data.source import Source
@@ -270,19 +270,15 @@ class LearnedMap(FittedMap):
     def _log_prob_through_codec(self, x: np.ndarray, core_log_prob) -> np.ndarray:
         """log p(x) in data units from ``core_log_prob(encoded rows)``, the core's log-density.
 
-        The standardisation's Jacobian is diag(1/std), so Σⱼ log stdⱼ is subtracted; a constant
-        column is a point mass, left out of the density (−∞ where a row differs from it).
+        The codec's scaling has Jacobian diag(1/std), so Σⱼ log stdⱼ is subtracted
+        (``codec_.log_scale()``); a constant column or pinned pixel is a point mass, left out
+        of the density (−∞ where a row differs from it).
         """
-        from .data.codec import Constant, Standardize
-
         x = self._check_data(x)
         out = np.asarray(core_log_prob(self.codec_.encode(x)), dtype=np.float64)
-        scale = self.codec_.part(Standardize)
-        if scale is not None:
-            out = out - np.log(scale.std_).sum()
-        const = self.codec_.part(Constant)
-        if const is not None:
-            out[(x[:, const.columns] != const.values_).any(axis=1)] = -np.inf
+        out = out - self.codec_.log_scale()
+        if isinstance(self.codec_, Compose):
+            out[self.codec_.off_constants(x)] = -np.inf
         return out
 
     def _state(self) -> dict[str, np.ndarray]:

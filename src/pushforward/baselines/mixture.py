@@ -17,7 +17,7 @@ import numpy as np
 from scipy import special
 
 from .. import _checks
-from ..data.codec import Codec, Constant, Standardize, build_codec
+from ..data.codec import Codec, build_codec
 from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..exact import quantile as _quantile
@@ -70,11 +70,8 @@ class MixtureMap(FittedMap):
         constant column is a point mass, left out of the density (−∞ where a row differs).
         """
         x = self._check_data(x)
-        scale = self.codec_.part(Standardize)
-        out = self._log_density(self.codec_.encode(x)) - np.log(scale.std_).sum()
-        const = self.codec_.part(Constant)
-        if const is not None:
-            out[(x[:, const.columns] != const.values_).any(axis=1)] = -np.inf
+        out = self._log_density(self.codec_.encode(x)) - self.codec_.log_scale()
+        out[self.codec_.off_constants(x)] = -np.inf
         return out
 
     def _pick(self, u: np.ndarray) -> np.ndarray:

@@ -9,9 +9,10 @@ arrays) and rebuilt by :func:`codec_from_state`. Parts compose with :class:`Comp
   decode, so a constant column (a blank border pixel, an always-"yes" flag) passes through any
   map exactly;
 - :class:`Standardize` is the one per-column scaler (mean 0, standard deviation 1) of learned
-  maps, which train in standardised units.
-
-Room is kept for ``OneHot`` (categorical columns) and ``PixelScale`` (one global pixel scale).
+  maps, which train in standardised units;
+- :class:`Pixels` is the codec of images (a schema with an event shape): one global scale for
+  every pixel, decoded onto the data's range and discrete support, constant pixels kept in the
+  grid and written back exactly.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class Codec:
     def decode_tangent(self, v: np.ndarray) -> np.ndarray:
         """The derivative of :meth:`decode` applied to directions ``v`` (e.g. a velocity)."""
         raise NotImplementedError
+
+    def log_scale(self) -> float:
+        """log |det ∂decode/∂y| of the codec's affine scaling (0 for parts that only move or
+        drop values): subtracted from a core's log-density to give the data's."""
+        return 0.0
 
     def config(self) -> dict[str, Any]:
         """JSON settings that, with :meth:`state_dict`, rebuild the codec."""
@@ -102,6 +108,9 @@ class Standardize(Codec):
 
     def decode_tangent(self, v: np.ndarray) -> np.ndarray:
         return v * self.std_
+
+    def log_scale(self) -> float:
+        return float(np.log(self.std_).sum())
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean_, "std": self.std_}
@@ -180,6 +189,112 @@ class Constant(Codec):
         _checks.tensor_keys(state, ("values",))
         c = cls(columns)
         c._set(d, _checks.array(state, "values", (len(columns),)))
+        return c
+
+
+class Pixels(Codec):
+    """Image pixels: one global scale for every pixel, and their discrete support on decode.
+
+    Encode: y = (x − ``center_``)/``scale_``, the mean and standard deviation of all training
+    pixels together (one number each, not one per pixel: a pixel's scale is the image's, and a
+    nearly blank border pixel is not blown up); with ``scale=False`` (exact maps, which work in
+    data units) center 0 and scale 1. Decode: x = y·scale + center, clipped to the training
+    range [``lo_``, ``hi_``], then, when the pixels take few values (:func:`~pushforward.data.
+    pixels.support_levels`: digits' 17 levels 0 … 16, an 8-bit image's 256), rounded to the
+    nearest level ``levels_``, so generated images live on the data's support. Training sees
+    the encoded levels as they are (no dequantisation noise); the rounding happens on output.
+
+    Pixels that are constant in the training images (``pinned_``, a blank border) keep their
+    place in the encoded tensor, so a convolutional net sees the whole (C, H, W) grid, and are
+    written back exactly on decode, whatever the core made of them.
+
+    Arguments:
+        scale: standardise with the global mean and standard deviation (learned maps).
+
+    Example:
+        >>> x = np.array([[0.0, 4.0, 16.0], [0.0, 12.0, 8.0]])
+        >>> c = Pixels().fit(x)
+        >>> c.levels_.tolist() == [0.0, 4.0, 8.0, 12.0, 16.0], c.pinned_.tolist()
+        (True, [0])
+        >>> c.decode(c.encode(x)).tolist() == x.tolist()
+        True
+        >>> c.decode(c.encode(np.array([[3.0, 5.1, 99.0]]))).tolist()  # pinned, level, range
+        [[0.0, 4.0, 16.0]]
+    """
+
+    name = "pixels"
+
+    def __init__(self, *, scale: bool = True):
+        self.scale = bool(scale)
+
+    def fit(self, x: np.ndarray) -> Pixels:
+        from .pixels import support_levels
+
+        x = np.asarray(x, dtype=np.float64)
+        if not x.size:
+            raise PushforwardError("no pixels to fit the pixel codec to")
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        pinned = np.flatnonzero(lo == hi)
+        std = float(x.std()) if self.scale else 1.0
+        self._set(x.shape[1], float(x.mean()) if self.scale else 0.0, std if std > 0 else 1.0,
+                  float(lo.min()), float(hi.max()), support_levels(x), pinned, lo[pinned])
+        return self
+
+    def _set(self, in_dim, center, scale, lo, hi, levels, pinned, values) -> None:
+        self.in_dim = self.out_dim = int(in_dim)
+        self.center_, self.scale_, self.lo_, self.hi_ = center, scale, lo, hi
+        self.levels_ = np.asarray(levels, dtype=np.float64)
+        self.pinned_ = np.asarray(pinned, dtype=np.int64)
+        self.values_ = np.asarray(values, dtype=np.float64)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.center_) / self.scale_
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        from .pixels import to_levels
+
+        x = np.clip(np.asarray(y, dtype=np.float64) * self.scale_ + self.center_, self.lo_,
+                    self.hi_)
+        if self.levels_.size:
+            x = to_levels(x, self.levels_)
+        x[:, self.pinned_] = self.values_
+        return x
+
+    def decode_tangent(self, v: np.ndarray) -> np.ndarray:
+        out = np.array(v, dtype=np.result_type(v, np.float64)) * self.scale_
+        out[:, self.pinned_] = 0.0
+        return out
+
+    def log_scale(self) -> float:
+        return (self.out_dim - len(self.pinned_)) * float(np.log(self.scale_))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "scale": self.scale, "levels": int(self.levels_.size),
+                "pinned": self.pinned_.tolist()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"affine": np.array([self.center_, self.scale_, self.lo_, self.hi_]),
+                "levels": self.levels_, "values": self.values_}
+
+    @classmethod
+    def from_state(cls, config, state) -> Pixels:
+        d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
+        k = _checks.integer(config.get("levels"), "codec.levels", 0, 2**16)
+        pinned = config.get("pinned")
+        if not isinstance(pinned, list) or len(set(map(str, pinned))) != len(pinned):
+            raise PushforwardError("codec.pinned must list distinct pixel positions")
+        if not isinstance(config.get("scale"), bool):
+            raise PushforwardError("codec.scale must be true or false")
+        pinned = [_checks.integer(j, "codec.pinned", 0, d - 1) for j in pinned]
+        _checks.tensor_keys(state, ("affine", "levels", "values"))
+        center, scale, lo, hi = _checks.array(state, "affine", (4,)).tolist()
+        levels = _checks.array(state, "levels", (k,))
+        if scale <= 0 or lo > hi or (np.diff(levels) <= 0).any():
+            raise PushforwardError("codec pixels: scale must be positive, lo ≤ hi and the "
+                                   "levels increasing")
+        c = cls(scale=config["scale"])
+        c._set(d, center, scale, lo, hi, levels, pinned,
+               _checks.array(state, "values", (len(pinned),)))
         return c
 
 
@@ -566,6 +681,21 @@ class Compose(Codec):
             v = part.decode_tangent(v)
         return v
 
+    def log_scale(self) -> float:
+        return float(sum(p.log_scale() for p in self.parts))
+
+    def off_constants(self, x: np.ndarray) -> np.ndarray:
+        """Rows of ``x`` whose constant columns (or pinned pixels) differ from their one value:
+        the codec's point masses, where a density is 0."""
+        off = np.zeros(len(x), dtype=bool)
+        const, pixels = self.part(Constant), self.part(Pixels)
+        if const is not None:
+            off |= (x[:, const.columns] != const.values_).any(axis=1)
+        if pixels is not None and len(pixels.pinned_):  # its columns: those Constant kept
+            kept = x if const is None else const.encode(x)
+            off |= (kept[:, pixels.pinned_] != pixels.values_).any(axis=1)
+        return off
+
     def part(self, cls: type[Codec]) -> Codec | None:
         """The first part of type ``cls``, or None."""
         return next((p for p in self.parts if isinstance(p, cls)), None)
@@ -584,7 +714,7 @@ class Compose(Codec):
             raise PushforwardError(f"codec.parts must be a list of at most {MAX_PARTS} codecs")
         known = {f"{i}.{k}" for i in range(len(configs))
                  for k in ("mean", "std", "values", "lo", "hi", "levels", "seen", "pool",
-                           "order")}
+                           "order", "affine")}
         _checks.tensor_keys(state, (), known)
         parts = [codec_from_state(_checks.mapping(c, "codec part"),
                                   {k[len(f"{i}."):]: v for k, v in state.items()
@@ -606,7 +736,7 @@ class Compose(Codec):
 #: Codec parts by the name in their config.
 CODECS: dict[str, type[Codec]] = {"standardize": Standardize, "constant": Constant,
                                   "round": Round, "ordinal": Ordinal, "onehot": OneHot,
-                                  "missing": Missing,
+                                  "missing": Missing, "pixels": Pixels,
                                   "compose": Compose}
 
 
@@ -619,8 +749,15 @@ def codec_from_state(config: dict[str, Any], state: dict[str, np.ndarray]) -> Co
 
 
 def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
-                onehot: bool | None = None, clip: bool = True) -> Compose:
+                onehot: bool | None = None, clip: bool = True, grid: bool | None = None) -> Compose:
     """The codec of ``schema`` fitted on training rows ``x``.
+
+    Images (a schema with an ``event_shape``, no gaps, no categories) get :class:`Pixels`: one
+    global scale (with ``standardize``), decoded onto the training range and discrete support.
+    With ``grid`` (default: ``standardize``, i.e. learned maps and mixtures, whose convolutional
+    nets need the whole (C, H, W) grid; the schema's ``encoded_dim``) the constant pixels stay
+    in the encoded tensor and are pinned on decode; without it (pointwise exact maps) they are
+    dropped first by :class:`Constant`, as for a table.
 
     Columns with gaps in ``x`` get a missing indicator each (:class:`Missing`; decoded to
     NaN). Integer columns are rounded on decode (:class:`Round`; clipped to the training range
@@ -648,6 +785,9 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
     parts: list[Codec] = []
     x = np.asarray(x, dtype=np.float64)
     gaps = np.flatnonzero(np.isnan(x).any(axis=0)) if len(x) else []
+    if schema.images and not len(gaps) and len(x):
+        const = [] if (standardize if grid is None else grid) else schema.indices("constant")
+        return Compose([Constant(const)] * bool(const) + [Pixels(scale=standardize)]).fit(x)
     if len(gaps):  # first: every part after it sees filled values (indicators at the end)
         parts.append(Missing(gaps))
     if schema.indices("integer"):

@@ -106,8 +106,22 @@ class Schema:
         return [j for j, c in enumerate(self.columns) if c.kind != "constant"]
 
     @property
+    def images(self) -> bool:
+        """Whether rows are images (an event shape, no categorical column): their codec is
+        :class:`~pushforward.data.codec.Pixels`, which keeps the whole pixel grid."""
+        return bool(self.event_shape) and not self.indices("categorical")
+
+    @property
     def encoded_dim(self) -> int:
-        """The dimension of the encoded tensor the core map sees."""
+        """The dimension of the encoded tensor the core map sees (images: every pixel, the
+        constant ones included, so a convolutional net sees the whole grid)."""
+        if self.images and self.encoded_dim_without_grid:
+            return self.dim
+        return self.encoded_dim_without_grid
+
+    @property
+    def encoded_dim_without_grid(self) -> int:
+        """The encoded dimension with constant columns dropped (as a table's codec does)."""
         return sum(c.width for c in self.columns)
 
     @property
@@ -124,7 +138,7 @@ class Schema:
 
     def check_modelled(self) -> None:
         """Raise when every column is constant: there is nothing for a map to model."""
-        if self.encoded_dim == 0:
+        if self.encoded_dim_without_grid == 0:
             shown = ", ".join(f"{c.name} = {c.value}" for c in self.columns[:4])
             more = ", …" if self.dim > 4 else ""
             raise PushforwardError(f"every column is constant ({shown}{more}): there is nothing "
