@@ -480,8 +480,8 @@ def test_bad_text_files(tmp_path, name, text, kwargs, parts):
 
 def test_bad_binary_files(tmp_path):
     raises(["nothere.csv", "no such file"], load_file, tmp_path / "nothere.csv")
-    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
-    raises(["cube.npy", "(2, 2, 2)"], load_file, tmp_path / "cube.npy")
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2, 2, 2)))  # 3-D and 4-D ones are images
+    raises(["cube.npy", "(2, 2, 2, 2, 2)"], load_file, tmp_path / "cube.npy")
     np.save(tmp_path / "obj.npy", np.array([1, "a"], dtype=object), allow_pickle=True)
     raises(["obj.npy", "object"], load_file, tmp_path / "obj.npy")
     np.save(tmp_path / "str.npy", np.array(["1", "2"]))

@@ -208,7 +208,8 @@ _METHOD_HELP = _method_help()
 @_errors
 def fit(
     data: Annotated[str, typer.Argument(help="File (csv/tsv/npy/npz/parquet/txt), built-in "
-                                        "target, distribution spec or image:PATH.")],
+                                        "target, distribution spec, image:PATH, "
+                                        "images:FOLDER or patches:NAME.")],
     method: Annotated[str, typer.Option(help=_METHOD_HELP, autocompletion=_method_keys)
                       ] = "auto",
     noise: Annotated[str | None, typer.Option(help="Noise: normal (the default) or uniform."
@@ -226,6 +227,11 @@ def fit(
     dropna: Annotated[bool, typer.Option(help="Skip rows with missing or infinite values "
                                          "(default: gaps are modelled, inf refused).")
                       ] = False,
+    size: Annotated[str | None, typer.Option(help="images:FOLDER: resize every image to WxH, "
+                                             "e.g. 28x28 (default: the first image's size)."
+                                             )] = None,
+    skip_bad: Annotated[bool, typer.Option(help="images:FOLDER: leave out files that cannot "
+                                           "be read instead of stopping.")] = False,
     categorical: Annotated[str | None, typer.Option(help="Columns to treat as categorical: "
                                                        "a,b (default: inferred).")] = None,
     integer: Annotated[str | None, typer.Option(help="Columns to treat as integer: c "
@@ -300,7 +306,7 @@ def fit(
 
         options["config"] = TrainConfig.from_toml(config)
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna,
-                         categorical=_split(categorical))
+                         categorical=_split(categorical), size=size, skip_bad=skip_bad)
     # every setting checked before the start line: a bad one is all it prints
     if resume:
         from .resume import recorded_run

@@ -24,6 +24,7 @@ from .files import (
     select_columns,
     table_meta,
 )
+from . import images
 from .picture import PREFIX as IMAGE_PREFIX
 from .picture import load_picture
 from .source import Source
@@ -44,19 +45,24 @@ def __getattr__(name: str):
 
 
 def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
-                dropna: bool = False, categorical: list[str] | None = None) -> Source:
+                dropna: bool = False, categorical: list[str] | None = None,
+                size: str | tuple[int, int] | None = None, skip_bad: bool = False) -> Source:
     """A :class:`Source` from data or a name.
 
     Tried in this order: a Source (returned as is); an array, DataFrame, Series or nested list
     (finite data, a 1-D array becomes (n, 1)); a built-in target (``TARGETS``); ``image:PATH``;
-    an existing file (a picture when its extension is an image's); a distribution spec
-    (a sampler, the exact ``dist`` and ``columns=["x"]``).
+    an image set, ``images:FOLDER`` or ``patches:NAME`` (:mod:`pushforward.data.images`); an
+    existing file (a picture when its extension is an image's; an ``.npy``/``.npz`` array
+    (n, H, W) or (n, H, W, C) is images); a distribution spec (a sampler, the exact ``dist``
+    and ``columns=["x"]``).
 
     Arguments:
         x: the data or its name.
         columns: keep these columns (names or 0-based indices, a list or ``"a,b"``).
         key: the array inside an ``.npz`` file.
         dropna: skip rows with missing, NaN or infinite values instead of failing.
+        size: ``images:FOLDER``: resize every image to this (width, height) or ``"WxH"``.
+        skip_bad: ``images:FOLDER``: leave out the files that cannot be read.
         categorical: columns of a file or DataFrame whose values are categories even where
             some look like numbers. String, boolean and pandas categorical columns are
             categories anyway: the data hold their codes, ``meta["categories"]`` the labels
@@ -94,6 +100,11 @@ def load_source(x: Any, *, columns: ColumnsLike = None, key: str | None = None,
         return _keep_columns(TARGETS.get(text)(), columns)
     if text.startswith(IMAGE_PREFIX):
         return _keep_columns(load_picture(text[len(IMAGE_PREFIX):]), columns)
+    if text.startswith(images.FOLDER_PREFIX):
+        return _keep_columns(images.load_folder(text[len(images.FOLDER_PREFIX):], size=size,
+                                                skip_bad=skip_bad), columns)
+    if text.startswith(images.PATCHES_PREFIX):
+        return _keep_columns(images.load_patches(text[len(images.PATCHES_PREFIX):]), columns)
     if text and _exists(text):
         return _from_path(Path(text), text, columns, key, dropna, categorical)
     return _keep_columns(_from_spec(text), columns)
@@ -124,6 +135,8 @@ def builtin_source(name: str) -> Source:
     text = name.strip() if isinstance(name, str) else ""
     if text in TARGETS:
         return TARGETS.get(text)()
+    if text.startswith(images.PATCHES_PREFIX):  # a picture scikit-image ships: no user path
+        return images.load_patches(text[len(images.PATCHES_PREFIX):])
     from .spec import parse_distribution
 
     try:

@@ -489,8 +489,23 @@ def _read_npy(path: Path, where: str):
         raise PushforwardError(f"{where}: not a valid .npy file") from None
     if not isinstance(raw, np.ndarray):
         raise PushforwardError(f"{where}: not a .npy array file")
+    values, names, meta = _array(raw, where)
+    return values, names, {"format": "npy", **meta}
+
+
+def _array(raw: np.ndarray, where: str) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+    """(values, names, meta) of an array: a table, or images (n, H, W) / (n, H, W, C) read
+    channel first with ``meta["image_shape"]`` (:mod:`pushforward.data.images`)."""
+    if raw.ndim in (3, 4) and not raw.dtype.names:
+        from .images import image_array
+
+        x = image_array(raw, where)
+        n, c, h, w = x.shape
+        check_width(c * h * w, where)
+        return x.reshape(n, -1), [f"px{j}" for j in range(c * h * w)], {
+            "image_shape": [h, w] if c == 1 else [c, h, w]}
     values, fields = check_array(raw, where)
-    return values, fields or default_names(values.shape[1]), {"format": "npy"}
+    return values, fields or default_names(values.shape[1]), {}
 
 
 def _read_npz(path: Path, where: str, key: str | None):
@@ -519,8 +534,8 @@ def _read_npz(path: Path, where: str, key: str | None):
         raise PushforwardError(f"{where}: not a valid .npz file") from None
     except (OSError, EOFError, zipfile.BadZipFile):
         raise PushforwardError(f"{where}: not a valid .npz file") from None
-    values, fields = check_array(raw, f"{where}[{key}]")
-    return values, fields or default_names(values.shape[1]), {"format": "npz", "key": key}
+    values, names, meta = _array(raw, f"{where}[{key}]")
+    return values, names, {"format": "npz", "key": key, **meta}
 
 
 def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool,
