@@ -7,14 +7,16 @@ import torch
 
 from pushforward.errors import PushforwardError
 from pushforward.losses import swd
-from pushforward.nets import NETS, MonotoneNet, TimeMLP
+from pushforward.nets import NETS, ConvCritic, ConvGenerator, MonotoneNet, TimeMLP, UNet
 
-SHAPES = {"nsf": (2, 2), "monotone": (1, 1)}
+SHAPES = {"nsf": (2, 2), "monotone": (1, 1), "conv": (5, 48), "conv-critic": (48, 1),
+          "unet": (48, 48)}
+EVENT = {"conv": (3, 4, 4), "conv-critic": (3, 4, 4), "unet": (3, 4, 4)}
 U = torch.tensor([[1e-6], [1 - 1e-6]], dtype=torch.float32)
 
 
 def forward(net: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    if isinstance(net, TimeMLP):
+    if isinstance(net, (TimeMLP, UNet)):
         return net(z, torch.linspace(0, 1, len(z)))
     return net(z)
 
@@ -23,8 +25,9 @@ def forward(net: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 def test_every_parameter_receives_a_gradient(name):
     torch.manual_seed(0)
     latent_dim, dim = SHAPES.get(name, (3, 2))
-    net = NETS.get(name)(latent_dim, dim, width=16, depth=2) if name != "monotone" else \
-        NETS.get(name)(latent_dim, dim, width=16)
+    image = {"event_shape": EVENT[name]} if name in EVENT else {}
+    net = NETS.get(name)(latent_dim, dim, width=16, depth=2, **image) if name != "monotone" \
+        else NETS.get(name)(latent_dim, dim, width=16)
     z = torch.rand(64, latent_dim)
     out = forward(net, z)
     assert out.shape == (64, dim)
@@ -142,3 +145,55 @@ def test_fourier_features_are_saved_with_the_weights():
     assert torch.equal(a(x, t), b(x, t))
     with pytest.raises(PushforwardError, match="features"):
         TimeMLP(2, 2, features=-1)
+
+
+IMAGES = [(1, 8, 8), (3, 16, 16), (1, 28, 28), (3, 7, 10)]
+
+
+def image_nets(shape):
+    d = shape[0] * shape[1] * shape[2]
+    return {"conv": (ConvGenerator(6, d, event_shape=shape, width=8), 6),
+            "conv-critic": (ConvCritic(d, 1, event_shape=shape, width=8), d),
+            "unet": (UNet(d, d, event_shape=shape, width=8), d)}
+
+
+@pytest.mark.parametrize("shape", IMAGES)
+def test_image_nets_fold_any_event_shape_and_treat_rows_independently(shape):
+    # GroupNorm, not BatchNorm: a row's output never depends on the other rows of its batch
+    torch.manual_seed(0)
+    for name, (net, k) in image_nets(shape).items():
+        x = torch.randn(5, k)
+        run = (lambda rows: net(rows, 0.3)) if name == "unet" else net
+        out = run(x).detach()
+        assert out.shape == (5, 1 if name == "conv-critic" else k if name == "unet"
+                             else shape[0] * shape[1] * shape[2]), name
+        assert torch.allclose(run(x[2:3]).detach(), out[2:3], atol=1e-5), name
+
+
+def test_unet_depends_on_time_and_sees_the_whole_image():
+    torch.manual_seed(0)
+    v = UNet(64, 64, event_shape=(1, 8, 8), width=8)
+    x = torch.randn(1, 64)
+    assert not torch.allclose(v(x, 0.0), v(x, 1.0))
+    # a change in one pixel moves v: the velocity field sees the whole image through the U
+    y = x.clone()
+    y[0, 0] += 1.0
+    assert (v(y, 0.5) - v(x, 0.5)).abs()[0, 63] > 0
+
+
+def test_spectral_norm_critic_layers_have_unit_spectral_norm():
+    torch.manual_seed(0)
+    d = ConvCritic(64, 1, event_shape=(1, 8, 8), width=8, spectral_norm=True)
+    for _ in range(30):  # power iterations run in training-mode forward passes
+        d(torch.randn(4, 64))
+    layers = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 3
+    for m in layers:
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), 2)
+        assert abs(float(sigma) - 1) < 0.02
+
+
+@pytest.mark.parametrize("bad", [(1, 8, 7), (2, 8, 8, 1), (0, 8, 8), "8x8"])
+def test_image_nets_refuse_an_event_shape_that_does_not_fold_the_rows(bad):
+    with pytest.raises(PushforwardError, match="event_shape"):
+        ConvGenerator(4, 64, event_shape=bad)

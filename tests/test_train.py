@@ -36,7 +36,7 @@ class MomentMatch(Objective):
 class Critic(MomentMatch):
     """An objective that owns a module and an optimiser, like an adversarial critic."""
 
-    def setup(self, *, dim, latent_dim, device, dtype, seed):
+    def setup(self, *, dim, latent_dim, device, dtype, seed, event_shape=None):
         self.critic = torch.nn.Linear(dim, 1).to(dtype)
         self.opt = torch.optim.Adam(self.critic.parameters(), lr=1e-2)
 

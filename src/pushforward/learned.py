@@ -53,8 +53,9 @@ class TrainConfig:
     """Settings of one training run; ``--config run.toml`` fills it, flags override it.
 
     Attributes:
-        net: network key (``pushforward list``); ``auto`` is ``monotone`` for 1-D → 1-D maps and
-            ``mlp`` otherwise.
+        net: network key (``pushforward list``); ``auto`` is ``monotone`` for 1-D → 1-D maps,
+            for images (a schema with an ``event_shape``) the objective's convolutional net
+            (``conv``; ``unet`` for flow matching), and ``mlp`` otherwise.
         width, depth, activation: network size and non-linearity (None: the network's own
             defaults, see ``pushforward list``; the model file records the values used).
         lr: Adam's learning rate, cosine-decayed over the budget to 5 % (0.5 % for ``sliced-js``
@@ -167,9 +168,13 @@ class TrainConfig:
         _checks.string(self.dtype, "dtype", ("float32", "float64"))
         _checks.mapping(self.objective_options, "objective_options")
 
-    def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None) -> str:
+    def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None,
+                 event_shape: tuple[int, ...] | None = None) -> str:
+        """The run's network key: ``net``, or what ``auto`` picks for the data and objective."""
         if self.net != "auto":
             return self.net
+        if event_shape is not None and objective is not None and objective.image_net:
+            return objective.image_net
         if objective is not None and objective.default_net:
             return objective.default_net
         return "monotone" if latent_dim == dim == 1 else "mlp"
@@ -183,12 +188,15 @@ class TrainConfig:
 
 
 def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
-              noise: str, defaults: dict | None = None) -> tuple[nn.Module, dict]:
+              noise: str, defaults: dict | None = None,
+              event_shape: tuple[int, ...] | None = None) -> tuple[nn.Module, dict]:
     """The network ``name`` with the run's size; returns (module, JSON spec to rebuild it).
 
     ``defaults`` (an objective's ``net_options``) fill the options the run leaves unset, and the
     network's own defaults the rest. The spec names every option with the value used (width,
-    depth, activation...), so a model file says what its net is without this version's defaults.
+    depth, activation...), so a model file says what its net is without this version's defaults;
+    an image network's spec holds the ``event_shape`` it folds rows into, so a loaded model
+    rebuilds without its data.
     """
     import inspect
 
@@ -202,10 +210,38 @@ def build_net(name: str, latent_dim: int, dim: int, cfg: TrainConfig,
                    if k in params and getattr(cfg, k) is not None})
     if "noise" in params:
         kwargs["noise"] = noise
+    if "event_shape" in params:
+        if event_shape is None:
+            raise PushforwardError(f"net {name!r} is for images: the data have no event shape "
+                                   "(C, H, W); use --net mlp")
+        kwargs["event_shape"] = [int(s) for s in event_shape]
     bound = signature.bind(latent_dim, dim, **kwargs)
     bound.apply_defaults()
     kwargs = {k: v for k, v in bound.arguments.items() if k not in ("latent_dim", "dim")}
     return cls(latent_dim, dim, **kwargs), {"name": name, "kwargs": kwargs}
+
+
+def image_event(event_shape: tuple[int, ...] | None, dim: int) -> tuple[int, int, int] | None:
+    """(C, H, W) when the ``dim`` encoded columns are every pixel of an image, else None.
+
+    A codec that sets pixels aside (a table codec dropping constant columns) leaves rows that
+    no longer fold into the image: those train on flat networks.
+
+    Example:
+        >>> image_event((1, 8, 8), 64), image_event((1, 8, 8), 61), image_event((8, 8), 64)
+        ((1, 8, 8), None, (1, 8, 8))
+    """
+    if not event_shape:
+        return None
+    shape = tuple(int(s) for s in event_shape)
+    shape = (1, *shape) if len(shape) == 2 else shape
+    return shape if len(shape) == 3 and int(np.prod(shape)) == dim else None
+
+
+def _net_defaults(name: str, objective: Objective) -> dict[str, Any]:
+    from .nets import IMAGE_NETS
+
+    return objective.image_net_options if name in IMAGE_NETS else objective.net_options
 
 
 def resolve_schedule(config: TrainConfig, net: nn.Module, objective: Objective,
@@ -480,12 +516,14 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
         held = _validation_rows(source, seed)
     codec = _codec(source, schema, train_data, seed)
     dim = codec.out_dim  # the network sees the encoded columns only
+    event = image_event(schema.event_shape, dim)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
-    net_name = config.net_name(latent_dim, dim, objective)
-    net, spec = build_net(net_name, latent_dim, dim, config, noise,
-                          defaults=objective.net_options)
+    net_name = config.net_name(latent_dim, dim, objective, event)
+    net, spec = build_net(net_name, latent_dim, dim, config, noise, event_shape=event,
+                          defaults=_net_defaults(net_name, objective))
     net = net.to(device=device, dtype=dtype)
-    objective.setup(dim=dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed)
+    objective.setup(dim=dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed,
+                    event_shape=event)
     nz = get_noise(noise)
 
     def to_t(a: np.ndarray) -> torch.Tensor:
@@ -636,8 +674,11 @@ def learned_fit(key: str, description: str, make_objective):
             raise PushforwardError(f"method {key!r} needs {objective.noise} noise (the prior of "
                                    f"its model), got noise={noise!r}")
         k = source.dim if latent_dim is None else int(latent_dim)
-        build_net(cfg.net_name(k, source.dim, objective), k, source.dim, cfg, noise,
-                  defaults=objective.net_options)
+        image = source.meta.get("image_shape")
+        event = image_event(image, source.dim) if image else None
+        name = cfg.net_name(k, source.dim, objective, event)
+        build_net(name, k, source.dim, cfg, noise, defaults=_net_defaults(name, objective),
+                  event_shape=event)
 
     fit.__doc__ = description
     fit.check = check

@@ -17,7 +17,8 @@ import importlib
 
 from ..registry import Table
 
-__all__ = ["NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet", "SplineFlow"]
+__all__ = ["NETS", "IMAGE_NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet",
+           "SplineFlow", "ConvGenerator", "ConvCritic", "UNet"]
 
 NETS: Table = Table("net", {
     "mlp": ("pushforward.nets.mlp:MLP", "fully connected network (width, depth, activation)"),
@@ -28,10 +29,20 @@ NETS: Table = Table("net", {
     "time-mlp": ("pushforward.nets.mlp:TimeMLP", "velocity network v(x, t) for ODE-based maps"),
     "nsf": ("pushforward.nets.spline_flow:SplineFlow",
             "neural spline flow (zuko): invertible, with an exact density"),
+    "conv": ("pushforward.nets.conv:ConvGenerator",
+             "DCGAN-like convolutional generator for images (event_shape, width, depth)"),
+    "conv-critic": ("pushforward.nets.conv:ConvCritic",
+                    "convolutional critic for images (gradient penalty or spectral norm)"),
+    "unet": ("pushforward.nets.unet:UNet",
+             "time-conditioned U-Net velocity field v(x, t) for images (flow matching)"),
 })
 
+#: the networks that fold flat rows into images and so need the schema's ``event_shape``
+IMAGE_NETS = ("conv", "conv-critic", "unet")
+
 _WHERE = {"ACTIVATIONS": "mlp", "MLP": "mlp", "ResMLP": "mlp", "TimeMLP": "mlp",
-          "MonotoneNet": "monotone", "SplineFlow": "spline_flow"}
+          "MonotoneNet": "monotone", "SplineFlow": "spline_flow", "ConvGenerator": "conv",
+          "ConvCritic": "conv", "UNet": "unet"}
 
 
 def __getattr__(name: str):

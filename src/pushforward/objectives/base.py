@@ -21,6 +21,12 @@ class Objective:
     name: str = ""
     #: network key used when the run's ``net`` is ``auto`` (None: the loop's own choice)
     default_net: str | None = None
+    #: network key used when the run's ``net`` is ``auto`` and the rows are images (the schema
+    #: has an ``event_shape``; None: :attr:`default_net`'s choice, on flat pixels)
+    image_net: str | None = "conv"
+    #: the image network's options when the run leaves them unset (``net_options`` are the
+    #: flat networks')
+    image_net_options: dict[str, Any] = {}
     #: the fitted-map kind (``MAP_KINDS``) that wraps the trained network
     map_kind: str = "learned"
     #: Adam betas of the loop's generator optimiser (None: the loop's default (0.9, 0.999))
@@ -48,8 +54,10 @@ class Objective:
         return 0.05
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
-              seed: int) -> None:
-        """Build extra modules and optimisers (called once before training or resuming)."""
+              seed: int, event_shape: tuple[int, int, int] | None = None) -> None:
+        """Build extra modules and optimisers (called once before training or resuming);
+        ``event_shape`` is (C, H, W) when each of the ``dim`` columns is a pixel of an image
+        (an adversarial critic is then convolutional)."""
 
     def loss(self, generator: nn.Module, z: torch.Tensor, y: torch.Tensor, *,
              rng: torch.Generator, progress: float) -> torch.Tensor:

@@ -259,6 +259,7 @@ class FlowMatching(Objective):
 
     name = "flow-matching"
     default_net = "time-mlp"
+    image_net = "unet"
     map_kind = "flow"
     #: 64 random Fourier features of x (scale 1): 60 s of OT-CFM, hold-out ed_ratio / C2ST
     #: without → with: rings 1.67 / 0.64 → 1.31 / 0.51 (the inner rings no longer blur),
@@ -273,7 +274,7 @@ class FlowMatching(Objective):
         self.solver = Solver(solver, steps=ode_steps, rtol=rtol, atol=atol)
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
-              seed: int) -> None:
+              seed: int, event_shape: tuple[int, int, int] | None = None) -> None:
         if latent_dim != dim:
             raise PushforwardError(
                 f"{self.name} moves noise to data along paths in one space, so latent_dim must "

@@ -41,11 +41,12 @@ class MaximumLikelihood(Objective):
 
     name = "nsf"
     default_net = "nsf"
+    image_net = None  # a spline flow on the flat pixels: no convolutional flow here
     map_kind = "normalizing-flow"
     noise = "normal"
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
-              seed: int) -> None:
+              seed: int, event_shape: tuple[int, int, int] | None = None) -> None:
         if latent_dim != dim:
             raise PushforwardError(
                 f"{self.name} is an invertible map of a space onto itself, so latent_dim must "

@@ -160,7 +160,7 @@ class VAE(Objective):
         self.scale: _Scale | None = None
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
-              seed: int) -> None:
+              seed: int, event_shape: tuple[int, int, int] | None = None) -> None:
         from ..nets import NETS
 
         # the encoder's initial weights depend on the seed only, not on the global RNG's state
