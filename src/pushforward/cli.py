@@ -532,8 +532,11 @@ def evaluate(
         ev = run_evaluation(fitted, source, n=n, seed=seed)
     if as_json:
         _print_json(ev.as_dict())
-    else:
-        _print_table(ev.table())
+        return
+    _print_table(ev.table())
+    if ev.tabular is not None:  # a table: its worst columns and pairs beside their floors
+        for t in ev.tabular.tables():
+            _print_table(t)
 
 
 def _check_eval_n(n: int) -> None:

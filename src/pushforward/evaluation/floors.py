@@ -36,6 +36,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -50,8 +51,10 @@ from ..metrics import exact_map_error
 from ..model import FittedMap
 from . import METRICS
 from ._arrays import as_array, with_gaps
+from .c2st import c2st
 from .likelihood import held_out_log_likelihood
-from .memorisation import dcr
+from .memorisation import COPYING, dcr
+from .tables import categorical_mask, category_codes, is_table, table_figures
 from .two_sample import ALPHA, holm
 
 __all__ = ["Row", "Evaluation", "evaluate", "model_data", "MODES", "MIN_N", "REFERENCES"]
@@ -124,6 +127,8 @@ class Evaluation:
         seconds: time taken.
         reference: ``"held-out"`` (rows the model never saw, or fresh draws), ``"training"``
             (its own training rows) or ``"unknown"`` (see :data:`REFERENCES`).
+        tabular: a table's per-column and per-pair figures
+            (:class:`~pushforward.evaluation.tables.TableFigures`), or None.
     """
 
     rows: list[Row]
@@ -134,6 +139,7 @@ class Evaluation:
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     reference: str = "held-out"
+    tabular: Any = None
 
     def __getitem__(self, key: str) -> Row:
         for r in self.rows:
@@ -191,7 +197,8 @@ class Evaluation:
                 "reference": self.reference, "alpha": ALPHA, "n": self.n, "source": self.source,
                 "method": self.method, "rows": [r.as_dict() for r in self.rows],
                 "notes": list(self.notes), "skipped": dict(self.skipped),
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3),
+                "table": _finite(self.tabular.as_dict()) if self.tabular is not None else None}
 
     def table(self):
         """A rich Table: figure, model, floor, ratio, verdict and note, captioned by the verdict."""
@@ -385,7 +392,8 @@ def model_data(model: FittedMap) -> Source:
 
 
 def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int = 10_000,
-             seed: int = 0, train: Any = None, metrics: Sequence[str] | None = None) -> Evaluation:
+             seed: int = 0, train: Any = None, metrics: Sequence[str] | None = None,
+             tables: bool | None = None) -> Evaluation:
     """Measure a fitted map against real data, every figure beside its noise floor.
 
     Arguments:
@@ -399,11 +407,18 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         train: the model's training rows, when ``data`` is held out from them: enables the
             memorisation check and takes the floor's real samples from them.
         metrics: keys of :data:`METRICS` to compute (default all).
+        tables: compute the table figures (:mod:`.tables`: per column and per pair beside
+            their floors, Column Shapes and Column Pair Trends, exact-row copies); default:
+            when every figure is asked for (``metrics`` None) and the data are a table (finite
+            rows of columns, one of them categorical or integer, or two columns or more).
+            A table with categorical columns is told apart by C2ST with the categories taken
+            natively, and its DCR is read on the encoded table (categories one-hot).
 
     Returns:
         :class:`Evaluation`: ``.rows``, ``.verdict``, ``.as_dict()``, ``.table()``; beside the
         two-sample figures, the error against the exact map (1-D data with a known
-        distribution), mode coverage (``8gaussians``, ``25gaussians``) and the DCR ratio.
+        distribution), mode coverage (``8gaussians``, ``25gaussians``) and the DCR ratio;
+        ``.tabular`` holds the table figures.
 
     References:
         ``docs/measures.md`` (the protocol of each figure); the module's docstring (the
@@ -448,26 +463,79 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         return gens[i]
 
     zt = z(plan.test)
-    rows = _judge([_two_sample_row(key, lambda i: z(gen(i)), lambda j: z(plan.real(j)), zt, k)
+    schema = getattr(model, "schema", None)
+    native = schema is not None and categorical_mask(schema).any() and not schema.event_shape
+    rows = _judge([_classifier_row(gen, plan, schema, k) if key == "c2st" and native else
+                   _two_sample_row(key, lambda i: z(gen(i)), lambda j: z(plan.real(j)), zt, k)
                    for key in keys])
     rows += _exact_map_rows(model, source, plan, k, seed)
     rows += _mode_rows(model, source, seed)
     rows += _likelihood_rows(model, plan.test, source)
-    if plan.train is not None and plan.held is not None:
+    tabular = None
+    if (metrics is None if tables is None else tables) and source.data is not None and (
+            is_table(schema)):
+        tabular = table_figures(gen(0), plan.test, [plan.real(j) for j in range(
+            min(TABLE_FLOORS, repeats))], schema, train=plan.train, held=plan.held, seed=seed)
+        rows += _table_rows(tabular)
+    if tabular is not None and tabular.dcr is not None:
+        rows.append(_dcr_row(tabular.dcr["generated"], tabular.dcr["held_out"],
+                             tabular.dcr["n"], "encoded table: categories one-hot"))
+    elif plan.train is not None and plan.held is not None:
         d = dcr(z(gen(0)), z(plan.train), z(plan.held), seed=seed)
-        rows.append(Row("dcr", "distance to closest record", d.generated, d.held_out,
-                        not d.copies, "near training rows" if d.copies else "no copying",
-                        f"DCR ratio {d.ratio:.2f} (< 0.8 flags copying)", "higher",
-                        {"n": d.n}))
+        rows.append(_dcr_row(d.generated, d.held_out, d.n))
     skipped = dict(plan.skipped)
     if source.dim == 1 and source.dist is None:
         skipped["exact_map"] = "no exact distribution known (the data are samples)"
     return Evaluation(rows, k, source.name, model.method, plan.notes, skipped,
-                      time.perf_counter() - start, plan.reference)
+                      time.perf_counter() - start, plan.reference, tabular)
 
 
-def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int) -> Row:
-    m = METRICS.get(key)
+#: Real blocks whose figures make a table figure's floor (their mean).
+TABLE_FLOORS = 3
+
+
+def _dcr_row(generated: float, held_out: float, n: int, where: str = "") -> Row:
+    ratio = generated / held_out if held_out > 0 else math.inf
+    copies = ratio < COPYING
+    note = f"DCR ratio {ratio:.2f} (< {COPYING} flags copying)" + (f"; {where}" if where else "")
+    return Row("dcr", "distance to closest record", generated, held_out, not copies,
+               "near training rows" if copies else "no copying", note, "higher", {"n": n})
+
+
+def _classifier_row(gen, plan: _Plan, schema, k: int) -> Row:
+    """C2ST of a table with categorical columns: codes taken natively by the classifier,
+    gaps as they are (no standardising: trees do not need it)."""
+    mask = categorical_mask(schema)
+    metric = replace(METRICS.get("c2st"), fn=partial(c2st, categorical=mask))
+    row = _two_sample_row("c2st", lambda i: category_codes(gen(i), schema),
+                          lambda j: category_codes(plan.real(j), schema),
+                          category_codes(plan.test, schema), k, metric)
+    return replace(row, note=row.note + "; categories taken natively")
+
+
+def _table_rows(t) -> list[Row]:
+    """The table's summary scores, shown beside their floors (not voting: no exact test)."""
+    worst = t.columns[0] if t.columns else None
+    note = (f"1 − KS / 1 − TV per column; worst: {worst.name} ({worst.statistic} "
+            f"{worst.value:.3f}, floor {worst.floor:.3f})") if worst else ""
+    rows = [Row("column_shapes", "Column Shapes (SDMetrics)", t.shapes, t.shapes_floor, None,
+                "shown only", note, "higher", votes=False)]
+    if t.trends is not None:
+        p = t.pairs[0]
+        rows.append(Row("pair_trends", "Column Pair Trends (SDMetrics)", t.trends,
+                        t.trends_floor, None, "shown only",
+                        f"1 − |Δcorr|/2 or 1 − contingency TV per pair; worst: {p.a} × {p.b}",
+                        "higher", votes=False))
+    if t.copies is not None:
+        rows.append(Row("copies", "exact copies of training rows", t.copies, t.copies_floor,
+                        None, "shown only", "share of rows equal to a training row (floor: "
+                        "held-out rows)", "lower", votes=False))
+    return rows
+
+
+def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int,
+                    metric=None) -> Row:
+    m = metric or METRICS.get(key)
     cut = slice(m.max_n)  # the first max_n points of i.i.d. samples: a random subsample
     values = [m(generated(i)[cut], zt[cut]) for i in range(m.repeats)]
     floors = [m(real(j)[cut], zt[cut]) for j in range(m.floor_repeats)]
