@@ -14,7 +14,7 @@ import numpy as np
 
 from ._io import folder_lock
 from ._random import SeedLike, as_seed
-from .auto import choose_method, race
+from .auto import DEFAULT_BUDGET, choose_method, race
 from .data import load_source
 from .data.noise import get_noise
 from .data.schema import infer_schema
@@ -52,7 +52,8 @@ def fit(
             data and records why in ``fitted.info["auto"]``: in 1-D the exact map, from 2-D up
             the winner of a race of cheap candidates on held-out rows, with the leaderboard in
             ``fitted.info["leaderboard"]`` (:func:`pushforward.auto.race`; options
-            ``time_budget=``, ``exclude=``).
+            ``time_budget=`` (default 60 s for a race), ``exclude=`` (candidate keys),
+            ``prefer_learned=True`` (learned maps only), ``steps=`` (per learned candidate)).
         noise: ``"normal"`` (N(0, I), the default) or ``"uniform"`` (U[0,1]^k).
         latent_dim: noise dimension k; default the data's dimension.
         seed: makes the fit reproducible; None draws one and records it in the model.
@@ -116,7 +117,9 @@ def fit(
     schema.check_modelled()
     why = None
     if method == "auto":
-        method, why = choose_method(source, schema)
+        method, why = _auto_pick(source, schema, options)
+        if method == "auto" and budget is None:  # the race spends a budget: the default one
+            budget = DEFAULT_BUDGET
     fitter = race if method == "auto" else METHODS.get(method)  # auto: d ≥ 2, a race
     seed = as_seed(seed)
     distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1  # one rank of a torchrun
@@ -199,12 +202,28 @@ def check_request(source: Any, method: str, *, noise: str | None, latent_dim: An
     options = dict(options)
     if options.get("holdout") is not None:
         real(options.pop("holdout"), "holdout", 0, 0.99)
-    if method == "auto":
+    if method == "auto":  # the race's own options; the rest are checked once auto has picked
+        from .auto import check_race_options
+
+        check_race_options(options)
         return
     fitter = METHODS.get(method)
     _check_options(method, fitter, options, None)
     if hasattr(fitter, "check"):  # learned methods
         fitter.check(source, noise=noise or "normal", latent_dim=latent_dim, **options)
+
+
+def _auto_pick(source, schema, options: dict[str, Any]) -> tuple[str, str]:
+    """What ``method="auto"`` runs: :func:`pushforward.auto.choose_method`'s pick, the race
+    whenever ``prefer_learned`` asks for learned maps only; an exact pick takes no race options
+    (``exclude`` names race candidates; ``steps`` counts learned steps)."""
+    if options.get("prefer_learned"):
+        return "auto", f"{schema.encoded_dim}-D data, learned maps preferred: raced on held-out rows"
+    method, why = choose_method(source, schema)
+    if method != "auto":
+        for key in ("exclude", "prefer_learned", "steps"):
+            options.pop(key, None)
+    return method, why
 
 
 def _default_latent(method: str, schema, train) -> int:

@@ -1,29 +1,56 @@
-"""``method="auto"``: the exact map in 1-D; from 2-D up, a race of the cheap candidates.
+"""``method="auto"``: the exact map in 1-D; from 2-D up, a race on held-out rows.
 
 In 1-D the exact inverse CDF (a known distribution) or the empirical quantile map already sits
-at the noise floor. From 2-D up no single cheap method wins everywhere (a Gaussian copula cannot
-make clusters or curves, a mixture or kernel estimate can), so :func:`race` fits each of
-:data:`CANDIDATES` on part of the training rows, scores every one by the energy distance of a
-generated sample to rows it never saw (beside the same distance for real rows: the floor),
-keeps the winner and records the leaderboard.
+at the noise floor. From 2-D up no single method wins everywhere (a Gaussian copula cannot make
+clusters or curves, a mixture or kernel estimate can, a learned map can follow shapes a mixture
+needs many components for), so :func:`race` holds out :data:`RACE_SHARE` of the training rows
+and, within the whole fit's time budget (:data:`DEFAULT_BUDGET` seconds unless given):
+
+1. fits every cheap candidate (:data:`CHEAP`, seconds each) in full and scores it: the energy
+   distance of generated samples to the held-out rows, beside the same distance for real rows
+   (the floor) and the floor's noise (the spread of its repeats);
+2. refits the cheap winner on every training row;
+3. trains the learned candidates the data's shape admits (:func:`portfolio`) on the time that
+   is left, split evenly, unless the cheap winner already sits within the floor's noise (no map
+   could then beat it by more than the noise) or the time left is too short for a learned map
+   (:data:`MIN_LEARNED_SECONDS` each): the leaderboard says which and why;
+4. keeps a learned candidate only when it beats the cheap winner by more than the floor's noise.
+
+Why not successive halving: a learned run's learning rate follows one cosine over its budget,
+so a run continued after a first rung is not the run a longer budget makes, and at 30–60 s on
+a CPU two learned candidates get one rung each; an even split over at most two candidates, and
+no learned rung at all where the cheap winner is at the floor, spends the budget where it can
+change the choice. Candidates within the noise of each other are told apart by held-out
+log-likelihood when all of them have a density, else by a classifier two-sample test (C2ST).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from .data.schema import Schema
+from .data.schema import Schema, infer_schema
 from .data.source import Source
 from .errors import PushforwardError
 from .model import FittedMap
 
-#: The methods raced from 2-D up: each fits in seconds on 10⁴ rows.
-CANDIDATES = ("copula", "gmm", "kde")
+#: Cheap candidates: each fits in seconds on 10⁴ rows; all are fitted in full.
+CHEAP = ("copula", "gmm", "kde")
+
+#: Learned candidates, raced on the time the cheap ones leave: a spline flow (exact density,
+#: invertible) and OT flow matching (any columns, any dimension).
+LEARNED = ("nsf", "ot-flow-matching")
+
+#: Every key ``exclude=`` may name.
+CANDIDATES = CHEAP + LEARNED
+
+#: The whole fit's wall-clock seconds when no ``time_budget`` is given (``--time-budget``).
+DEFAULT_BUDGET = 60.0
 
 #: Share of finite training rows kept out of the candidates' fits to score them.
 RACE_SHARE = 0.2
@@ -32,9 +59,25 @@ RACE_SHARE = 0.2
 #: auto takes the Gaussian copula.
 MIN_RACE_ROWS = 100
 
+#: Fewer finite rows than this: no learned candidate (with a few hundred rows a network fits
+#: the sample's noise before it beats a kernel estimate); ``prefer_learned`` races them anyway.
+MIN_LEARNED_ROWS = 1000
+
+#: Seconds a learned candidate needs at least (set-up, a few hundred steps, its score).
+MIN_LEARNED_SECONDS = 10.0
+
+#: Seconds kept from each learned candidate's slice for scoring it.
+SCORE_RESERVE = 0.5
+
+#: Encoded columns above which the spline flow is left out (its step cost grows with them).
+MAX_NSF_DIM = 16
+
 #: Rows of each scored sample (generated, real and held-out), and generated samples per score.
 SCORE_ROWS = 2000
 SCORE_REPEATS = 5
+
+#: A difference of scores counts when it exceeds this many times the floor's noise.
+NOISE_MULTIPLE = 2.0
 
 
 def choose_method(source: Source, schema: Schema | None = None) -> tuple[str, str]:
@@ -51,7 +94,41 @@ def choose_method(source: Source, schema: Schema | None = None) -> tuple[str, st
     if source.data is not None and len(source.data) < MIN_RACE_ROWS:
         return "copula", (f"{dim}-D data, {len(source.data)} rows: too few to race "
                           "candidates on held-out rows; a Gaussian copula")
-    return "auto", f"{dim}-D data: {', '.join(CANDIDATES)} raced on held-out rows"
+    return "auto", f"{dim}-D data: candidates raced on held-out rows"
+
+
+def portfolio(source: Source, schema: Schema, *, prefer_learned: bool = False
+              ) -> tuple[list[str], list[str], dict[str, str]]:
+    """The candidates the data's shape admits: (cheap, learned, {left out: why}).
+
+    Decided from the data only: its rows, its encoded dimension and its column kinds.
+
+    Example:
+        >>> import numpy as np
+        >>> from pushforward.data import load_source
+        >>> x = load_source(np.random.default_rng(0).normal(size=(500, 3)))
+        >>> cheap, learned, why = portfolio(x, infer_schema(x))
+        >>> cheap, learned, sorted(why)
+        (['copula', 'gmm', 'kde'], [], ['nsf', 'ot-flow-matching'])
+    """
+    cheap = [] if prefer_learned else list(CHEAP)
+    rows = None if source.data is None else len(source.data)
+    if rows is not None and rows < MIN_LEARNED_ROWS and not prefer_learned:
+        why = (f"{rows:,} rows: too few for a learned map to beat the cheap ones (fewer than "
+               f"{MIN_LEARNED_ROWS:,})")
+        return cheap, [], dict.fromkeys(LEARNED, why)
+    discrete = [c.name for c in schema.columns if c.kind in ("integer", "categorical")]
+    learned, left_out = [], {}
+    for key in LEARNED:
+        if key == "nsf" and discrete:
+            left_out[key] = ("integer or categorical columns: a flow's density needs "
+                             "continuous ones")
+        elif key == "nsf" and schema.encoded_dim > MAX_NSF_DIM:
+            left_out[key] = (f"{schema.encoded_dim} encoded columns: above {MAX_NSF_DIM} a "
+                             "spline flow gets too few steps in the budget")
+        else:
+            learned.append(key)
+    return cheap, learned, left_out
 
 
 def _race_split(source: Source, seed: int) -> tuple[Source, np.ndarray, Callable]:
@@ -78,12 +155,76 @@ def _race_split(source: Source, seed: int) -> tuple[Source, np.ndarray, Callable
     return inner, data[perm[:n_held]], real
 
 
-def _fit_one(key: str, source: Source, *, noise: str, seed: int,
-             time_budget: float | None, schema: Schema | None = None) -> FittedMap:
-    """Fit candidate ``key`` with its defaults (and the budget left, if it takes one)."""
+class _Scorer:
+    """Scores a candidate on the held-out rows: mean ED² beside the floor and its noise.
+
+    Every sample is standardised by the training columns; columns with gaps become 0 plus a
+    missing indicator. ``floor`` is the mean ED² of :data:`SCORE_REPEATS` real training
+    subsamples to the held-out rows; ``noise`` the standard deviation of a difference of two
+    such means (the floor's spread × √(2 / repeats)).
+    """
+
+    def __init__(self, source: Source, held: np.ndarray, real: Callable, seed: int):
+        from .data.codec import Standardize
+
+        self.scale = Standardize().fit(source.training_sample(SCORE_ROWS, seed=seed))
+        self.n = min(SCORE_ROWS, len(held))
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 16, 5]))
+        self.held = held[rng.choice(len(held), self.n, replace=False)]
+        self.gaps = np.flatnonzero(np.isnan(self.held).any(axis=0))
+        self.test = self.encode(self.held)
+        self.base = int(rng.integers(0, 2**31))
+        floors = self.values(real)
+        self.floor = float(np.mean(floors))
+        self.noise = float(np.std(floors, ddof=1) * math.sqrt(2 / SCORE_REPEATS))
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        from .evaluation._arrays import with_gaps
+
+        return with_gaps(self.scale.encode(x), self.gaps)
+
+    def values(self, draw: Callable[[int, int], np.ndarray]) -> list[float]:
+        from .metrics import energy_distance_sq  # torch: imported when a race runs, not before
+
+        return [energy_distance_sq(self.encode(draw(self.n, self.base + i)), self.test)
+                for i in range(SCORE_REPEATS)]
+
+    def row(self, key: str, model: FittedMap, fit_s: float) -> dict[str, Any]:
+        value = float(np.mean(self.values(lambda k, s: model.sample_table(k, seed=s))))
+        return {"method": key, "kind": "learned" if key in LEARNED else "cheap",
+                "score": value, "floor": self.floor, "noise": self.noise,
+                "ratio": value / self.floor if self.floor > 0 else float("inf"),
+                "fit_s": round(fit_s, 3)}
+
+    def c2st(self, model: FittedMap) -> float:
+        from .evaluation.c2st import c2st
+
+        generated = self.encode(model.sample_table(self.n, seed=self.base + SCORE_REPEATS))
+        return float(c2st(generated, self.test, seed=self.base % 2**31))
+
+    def log_lik(self, model: FittedMap) -> float | None:
+        if not hasattr(model, "log_prob") or len(self.gaps):
+            return None
+        try:
+            lp = np.asarray(model.log_prob(self.held), dtype=np.float64)
+        except (PushforwardError, ValueError, NotImplementedError):
+            return None
+        return float(lp.mean()) if np.all(np.isfinite(lp)) else -math.inf
+
+
+def _fit_one(key: str, source: Source, *, noise: str, seed: int, schema: Schema,
+             time_budget: float | None = None, deadline: float | None = None,
+             steps: int | None = None) -> FittedMap:
+    """Fit candidate ``key`` with its defaults: a cheap one within ``time_budget`` (if it takes
+    one), a learned one by ``deadline`` (``time.monotonic()``) and within ``steps``."""
     from .methods import METHODS
 
     fitter = METHODS.get(key)
+    if key in LEARNED:
+        gaps = 0 if source.data is None else int(np.isnan(source.data).any(axis=0).sum())
+        options = {"deadline": deadline, **({"steps": steps} if steps else {})}
+        return fitter(source, noise=noise, latent_dim=schema.encoded_dim + gaps, seed=seed,
+                      schema=schema, **options)
     options = {}
     if time_budget is not None and "time_budget" in inspect.signature(fitter).parameters:
         options["time_budget"] = time_budget
@@ -91,136 +232,227 @@ def _fit_one(key: str, source: Source, *, noise: str, seed: int,
 
 
 def _exclusions(exclude: str | Iterable[str] | None) -> set[str]:
-    names = exclude.split(",") if isinstance(exclude, str) else list(exclude or ())
-    names = {n.strip() for n in names if n.strip()}
+    if exclude is None or isinstance(exclude, str):
+        names = (exclude or "").split(",")
+    elif isinstance(exclude, list | tuple | set | frozenset):
+        names = list(exclude)
+    else:
+        raise PushforwardError(f"exclude must name candidates ({', '.join(CANDIDATES)}), got "
+                               f"{exclude!r}")
+    names = {str(n).strip() for n in names if str(n).strip()}
     unknown = names - set(CANDIDATES)
     if unknown:
         raise PushforwardError(f"exclude: {', '.join(sorted(unknown))} not among auto's "
                                f"candidates ({', '.join(CANDIDATES)})")
-    if names >= set(CANDIDATES):
-        raise PushforwardError(f"exclude: nothing left to race of {', '.join(CANDIDATES)}")
     return names
+
+
+def check_race_options(options: dict[str, Any]) -> None:
+    """``exclude``, ``prefer_learned`` and ``steps`` checked before any work, one line each."""
+    from ._checks import integer
+    from ._limits import MAX_STEPS
+
+    _exclusions(options.get("exclude"))
+    if not isinstance(options.get("prefer_learned", False), bool):
+        raise PushforwardError(f"prefer_learned must be True or False, got "
+                               f"{options['prefer_learned']!r}")
+    if options.get("steps") is not None:
+        integer(options["steps"], "steps", 1, MAX_STEPS)
+
+
+def _entries(source: Source, schema: Schema, exclude, prefer_learned: bool
+             ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """(cheap keys, learned keys, leaderboard rows of the candidates left out)."""
+    skip = _exclusions(exclude)
+    cheap, learned, left_out = portfolio(source, schema, prefer_learned=bool(prefer_learned))
+    cheap, learned = [k for k in cheap if k not in skip], [k for k in learned if k not in skip]
+    if not cheap and not learned:
+        what = "learned " if prefer_learned else ""
+        raise PushforwardError(f"exclude: nothing left to race of auto's {what}candidates for "
+                               f"this data ({', '.join(k for k in CANDIDATES if k not in skip)}"
+                               " left out by the data's shape)" if left_out else
+                               f"exclude: nothing left to race of auto's {what}candidates")
+    board = [{"method": k, "kind": "learned", "skipped": why}
+             for k, why in left_out.items() if k not in skip]
+    return cheap, learned, board
 
 
 def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None,
          seed: int = 0, time_budget: float | None = None,
-         exclude: str | Iterable[str] | None = None,
-         schema: Schema | None = None) -> FittedMap:
-    """Fit every candidate, score each on held-out rows, and return the winner.
+         exclude: str | Iterable[str] | None = None, prefer_learned: bool = False,
+         steps: int | None = None, schema: Schema | None = None) -> FittedMap:
+    """Race the candidates the data admits on held-out rows and return the winner.
 
-    Each candidate is fitted with its defaults on the training rows less :data:`RACE_SHARE`
-    (a sampler: fresh draws). Its score is the mean squared energy distance
-    (:func:`pushforward.metrics.energy_distance_sq`) of :data:`SCORE_REPEATS` generated samples
-    of :data:`SCORE_ROWS` points to as many held-out rows, all standardised by the training
-    columns; the floor is the same figure for real training rows (independent subsamples). The
-    lowest score wins and, on finite data, is fitted again on every training row. Everything is
-    seeded from ``seed``: the same seed gives the same choice.
+    See the module's docstring for the scheme. Each candidate's score is the mean squared energy
+    distance (:func:`pushforward.metrics.energy_distance_sq`) of :data:`SCORE_REPEATS` generated
+    samples of :data:`SCORE_ROWS` points to as many held-out rows, all standardised by the
+    training columns; the floor is the same figure for real training rows. Everything is seeded
+    from ``seed``: the cheap round gives the same choice for the same seed; a learned candidate
+    trains to its time slice, so its score moves with the machine's load unless ``steps`` fixes
+    its training (the leaderboard records the steps each reached).
 
     Arguments:
         source: the training data (or a sampler).
         noise, seed: as for every method; ``latent_dim`` must be left out (each candidate has
             its own).
-        time_budget: wall-clock seconds; a candidate not yet started when it has passed is
-            skipped (the first always runs).
-        exclude: candidates not to race (names or a comma-separated string).
-        schema: the data's schema (None: each candidate infers it).
+        time_budget: wall-clock seconds left for the race (default :data:`DEFAULT_BUDGET`).
+        exclude: candidates not to race (keys of :data:`CANDIDATES`, or a comma-separated
+            string).
+        prefer_learned: race only the learned candidates (a smooth, differentiable map; the
+            spline flow is also invertible), on the whole budget.
+        steps: a learned candidate trains at most this many steps (reproducible choices).
+        schema: the data's schema (None: inferred).
 
     Returns:
         The winner; ``info["auto"]`` says why in one sentence and ``info["leaderboard"]`` holds
-        one row per candidate: ``method``, ``score``, ``floor``, ``ratio``, ``fit_s``.
+        one row per candidate: ``method``, ``kind``, ``score``, ``floor``, ``noise``,
+        ``ratio``, ``fit_s`` (and ``steps`` for learned ones), or ``skipped`` with the reason.
     """
     start = time.monotonic()
-    if latent_dim not in (None, source.dim, schema.encoded_dim if schema else None):
+    budget = DEFAULT_BUDGET if time_budget is None else float(time_budget)
+    schema = schema if schema is not None else infer_schema(source)
+    if latent_dim not in (None, source.dim, schema.encoded_dim):
         raise PushforwardError("method auto chooses the noise dimension of each candidate; "
                                "choose a method with --method to set latent_dim")
-    skip = _exclusions(exclude)
+    cheap, learned, board = _entries(source, schema, exclude, prefer_learned)
     inner, held, real = _race_split(source, seed)
-    board, fitted = _run(inner, held, real, noise=noise, seed=seed, start=start,
-                         time_budget=time_budget, candidates=[c for c in CANDIDATES
-                                                              if c not in skip], schema=schema)
-    best = min((row for row in board if "score" in row), key=lambda row: row["score"])
-    winner = fitted[best["method"]]
-    left = None if time_budget is None else time_budget - (time.monotonic() - start)
-    # finite data: the winner learns from every training row, when the budget leaves the time
-    # its first fit took (else it stays fitted on the race's share: the budget is the user's)
-    refit = inner is not source and (left is None or left >= best["fit_s"])
-    if refit:
-        winner = _fit_one(best["method"], source, noise=noise, seed=seed,
-                          time_budget=None if left is None else max(left, 1), schema=schema)
-    kept = "" if refit or inner is source else (
-        f"; kept as fitted on {len(inner.data):,} rows (the time budget left no refit)")
-    winner.info["auto"] = (f"{source.dim}-D data: {best['method']} won the race of "
-                           f"{', '.join(row['method'] for row in board)} on {len(held):,} "
-                           f"held-out rows ({best['ratio']:.2f}× the real-data floor){kept}")
-    winner.info["leaderboard"] = board
+    scorer = _Scorer(inner, held, real, seed)
+    fit = {"noise": noise, "seed": seed, "schema": schema}
+    left = lambda: budget - (time.monotonic() - start)  # noqa: E731
+    rows, fitted, errors = _cheap_round(cheap, inner, scorer, left, fit)
+    best = _pick(rows, fitted, scorer)
+    winner, kept = (None, "") if best is None else _refit(best, fitted, source, inner, left, fit)
+    rows += _learned_round(learned, inner, scorer, left, fit, best, steps, fitted, errors)
+    rows += board
+    top = _pick([r for r in rows if r.get("kind") == "learned"], fitted, scorer)
+    margin = NOISE_MULTIPLE * scorer.noise
+    if top is not None and (best is None or best["score"] - top["score"] > margin):
+        best, winner = top, fitted[top["method"]]
+        kept = f"; trained on {len(inner.data):,} rows" if inner is not source else ""
+    if winner is None:
+        raise errors[0] if errors else PushforwardError("method auto: no candidate could be "
+                                                        "fitted in the time budget")
+    for r in rows:
+        r["chosen"] = r is best
+    raced = ", ".join(r["method"] for r in rows if "score" in r)
+    winner.info["auto"] = (f"{source.dim}-D data: {best['method']} won the race of {raced} on "
+                           f"{scorer.n:,} held-out rows ({best['ratio']:.2f}× the real-data "
+                           f"floor){kept}")
+    winner.info["leaderboard"] = rows
     return winner
 
 
-def _run(source: Source, held: np.ndarray, real: Callable, *, noise: str, seed: int,
-         start: float, time_budget: float | None, candidates: list[str],
-         schema: Schema | None) -> tuple[list[dict[str, Any]], dict[str, FittedMap]]:
-    """Fit and score each candidate; (leaderboard rows, fitted candidates)."""
-    from .data.codec import Standardize
-    from .evaluation._arrays import with_gaps
-    from .metrics import energy_distance_sq  # torch: imported when a race runs, not before
-
-    scale = Standardize().fit(source.training_sample(SCORE_ROWS, seed=seed))
-    n = min(SCORE_ROWS, len(held))
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 16, 5]))
-    test = scale.encode(held[rng.choice(len(held), n, replace=False)])
-    gaps = np.flatnonzero(np.isnan(test).any(axis=0))  # missing values: an indicator each
-    test = with_gaps(test, gaps)
-    base = int(rng.integers(0, 2**31))
-
-    def score(draw: Callable[[int, int], np.ndarray]) -> float:
-        return float(np.mean([energy_distance_sq(with_gaps(scale.encode(draw(n, base + i)),
-                                                           gaps), test)
-                              for i in range(SCORE_REPEATS)]))
-
-    floor = score(real)
-    board: list[dict[str, Any]] = []
+def _cheap_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callable[[], float],
+                 fit: dict) -> tuple[list[dict], dict[str, FittedMap], list[Exception]]:
+    """Fit and score each cheap candidate; (leaderboard rows, fitted candidates, errors)."""
+    rows: list[dict[str, Any]] = []
     fitted: dict[str, FittedMap] = {}
     errors: list[Exception] = []
-    for key in candidates:
-        spent = time.monotonic() - start
-        if fitted and time_budget is not None and spent > time_budget:
-            board.append({"method": key, "skipped": f"time budget spent ({spent:.1f} s)"})
+    for key in keys:
+        if fitted and left() <= 0:
+            rows.append({"method": key, "kind": "cheap",
+                         "skipped": f"time budget spent ({-left():.1f} s over)"})
             continue
         t0 = time.monotonic()
-        left = None if time_budget is None else max(time_budget - spent, 1)
         try:
-            fitted[key] = _fit_one(key, source, noise=noise, seed=seed, time_budget=left,
-                                   schema=schema)
+            fitted[key] = _fit_one(key, inner, time_budget=max(left(), 1), **fit)
         except (PushforwardError, ValueError, np.linalg.LinAlgError) as e:
             errors.append(e)
-            board.append({"method": key, "skipped": f"failed: {e}"})
+            rows.append({"method": key, "kind": "cheap", "skipped": f"failed: {e}"})
             continue
-        fit_s = time.monotonic() - t0
-        value = score(lambda k, s, m=fitted[key]: m.sample_table(k, seed=s))
-        board.append({"method": key, "score": value, "floor": floor,
-                      "ratio": value / floor if floor > 0 else float("inf"),
-                      "fit_s": round(fit_s, 3)})
-    if not fitted:
-        raise errors[0]  # every candidate failed: the first one's error says why
-    return board, fitted
+        rows.append(scorer.row(key, fitted[key], time.monotonic() - t0))
+    return rows, fitted, errors
+
+
+def _refit(best: dict, fitted: dict[str, FittedMap], source: Source, inner: Source,
+           left: Callable[[], float], fit: dict) -> tuple[FittedMap, str]:
+    """The cheap winner fitted again on every training row (finite data), when the budget left
+    holds the time its first fit took; else it stays fitted on the race's share."""
+    if inner is source:
+        return fitted[best["method"]], ""
+    if left() >= best["fit_s"]:
+        return _fit_one(best["method"], source, time_budget=max(left(), 1), **fit), ""
+    return fitted[best["method"]], (f"; kept as fitted on {len(inner.data):,} rows (the time "
+                                    "budget left no refit)")
+
+
+def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callable[[], float],
+                   fit: dict, best: dict | None, steps: int | None,
+                   fitted: dict[str, FittedMap], errors: list[Exception]) -> list[dict]:
+    """Train and score the learned candidates on the time left, split evenly; rows for each,
+    with the reason where one was not trained."""
+    if not keys:
+        return []
+    if best is not None and best["score"] - scorer.floor <= NOISE_MULTIPLE * scorer.noise:
+        why = (f"{best['method']} is within the floor's noise ({best['ratio']:.2f}× the floor): "
+               "no map could beat it by more than the noise")
+        return [{"method": k, "kind": "learned", "skipped": why} for k in keys]
+    seconds = left()
+    n = min(len(keys), max(int(seconds // MIN_LEARNED_SECONDS), 0 if best else 1))
+    rows = [{"method": k, "kind": "learned",
+             "skipped": f"time budget too small: {max(seconds, 0):.1f} s left for "
+                        f"{len(keys)} learned candidates, each needs {MIN_LEARNED_SECONDS:g} s"}
+            for k in keys[n:]]
+    for i, key in enumerate(keys[:n]):
+        share = left() / (n - i)
+        t0 = time.monotonic()
+        try:
+            fitted[key] = _fit_one(key, inner, deadline=t0 + share - SCORE_RESERVE,
+                                   steps=steps, **fit)
+        except (PushforwardError, ValueError) as e:
+            errors.append(e)
+            rows.append({"method": key, "kind": "learned", "skipped": f"failed: {e}"})
+            continue
+        row = scorer.row(key, fitted[key], time.monotonic() - t0)
+        row.update(steps=fitted[key].info.get("steps"), budget_s=round(share, 1))
+        rows.append(row)
+    return rows
+
+
+def _pick(rows: list[dict], fitted: dict[str, FittedMap], scorer: _Scorer) -> dict | None:
+    """The best scored row; rows within the floor's noise of it are told apart by held-out
+    log-likelihood when each has a density, else by C2ST (accuracy nearest 0.5)."""
+    scored = [r for r in rows if "score" in r]
+    if not scored:
+        return None
+    low = min(r["score"] for r in scored)
+    tied = [r for r in scored if r["score"] - low <= NOISE_MULTIPLE * scorer.noise]
+    if len(tied) == 1:
+        return tied[0]
+    for r in tied:
+        r["log_lik"] = scorer.log_lik(fitted[r["method"]])
+    if all(r["log_lik"] is not None for r in tied):
+        return max(tied, key=lambda r: r["log_lik"])
+    for r in tied:
+        r["c2st"] = scorer.c2st(fitted[r["method"]])
+    return min(tied, key=lambda r: abs(r["c2st"] - 0.5))
 
 
 #: The options ``pushforward.fit`` passes on to the race (declared: the method table reads them).
-race.options = ("time_budget", "exclude")
+race.options = ("time_budget", "exclude", "prefer_learned", "steps")
 
 
 def leaderboard_lines(board: list[dict[str, Any]]) -> list[str]:
-    """One readable line per leaderboard row, best first (``fit`` prints them).
+    """One readable line per leaderboard row, best first (``fit``, ``info`` and the report show
+    them): the score as a multiple of the floor ± the floor's noise, fit seconds, steps reached
+    by a learned candidate, and the chosen one marked.
 
     Example:
         >>> leaderboard_lines([{"method": "copula", "score": 0.08, "floor": 0.002,
-        ...                     "ratio": 40.0, "fit_s": 0.1},
+        ...                     "noise": 0.0004, "ratio": 40.0, "fit_s": 0.1},
         ...                    {"method": "gmm", "score": 0.0021, "floor": 0.002,
-        ...                     "ratio": 1.05, "fit_s": 1.23}])
-        ['gmm     1.05× floor (ED² 0.0021, floor 0.002)  fit 1.2 s', \
-'copula  40× floor (ED² 0.08, floor 0.002)  fit 0.1 s']
+        ...                     "noise": 0.0004, "ratio": 1.05, "fit_s": 1.23, "chosen": True},
+        ...                    {"method": "nsf", "skipped": "time budget too small"}])
+        ['gmm               1.05× floor ± 0.2  fit 1.2 s  ← chosen', \
+'copula            40× floor ± 0.2  fit 0.1 s', 'nsf               skipped: time budget too small']
     """
     done = sorted((r for r in board if "score" in r), key=lambda r: r["score"])
-    lines = [f"{r['method']:<7} {r['ratio']:.3g}× floor (ED² {r['score']:.2g}, floor "
-             f"{r['floor']:.2g})  fit {r['fit_s']:.1f} s" for r in done]
-    return lines + [f"{r['method']:<7} skipped: {r['skipped']}" for r in board if "skipped" in r]
+    lines = []
+    for r in done:
+        noise = (f" ± {r['noise'] / r['floor']:.2g}" if r.get("noise") is not None
+                 and r.get("floor") else "")
+        steps = f", {r['steps']:,} steps" if r.get("steps") is not None else ""
+        chosen = "  ← chosen" if r.get("chosen") else ""
+        lines.append(f"{r['method']:<17} {r['ratio']:.3g}× floor{noise}  fit "
+                     f"{r['fit_s']:.1f} s{steps}{chosen}")
+    return lines + [f"{r['method']:<17} skipped: {r['skipped']}" for r in board if "skipped" in r]

@@ -277,6 +277,12 @@ def fit(
                                         "run's checkpoint in --out.")] = False,
     keep_checkpoint: Annotated[bool, typer.Option(help="Learned: keep checkpoint.safetensors "
                                                   "in --out after a successful run.")] = False,
+    exclude: Annotated[str | None, typer.Option(help="auto: candidates not to race, e.g. "
+                                                   "gmm,kde (of copula, gmm, kde, nsf, "
+                                                   "ot-flow-matching).")] = None,
+    prefer_learned: Annotated[bool, typer.Option(help="auto: race learned maps only (smooth "
+                                                 "and differentiable; nsf also invertible, "
+                                                 "with a density).")] = False,
     nproc: Annotated[int | None, typer.Option(help="Learned: train in N processes on this "
                                               "machine (torch.distributed.run: gloo on CPU, "
                                               "NCCL with one GPU each); see "
@@ -299,7 +305,8 @@ def fit(
         raise PushforwardError(f"{out_path}: exists and is not a model folder")
     flags = {"tails": tails, "knots": knots, "family": family, "steps": steps,
              "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
-             "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device}
+             "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
+             "exclude": exclude, "prefer_learned": prefer_learned or None}
     options = {k: v for k, v in flags.items() if v is not None}
     if config is not None:
         from .learned import TrainConfig
@@ -500,6 +507,12 @@ def info(model: ModelArg, as_json: JsonFlag = False) -> None:
     for k, v in meta.get("settings", {}).items():
         row(f"settings.{k}", json.dumps(v))
     for k, v in meta.get("info", {}).items():
+        if k == "leaderboard" and isinstance(v, list):  # auto's race: one line per candidate
+            from .auto import leaderboard_lines
+
+            for i, line in enumerate(leaderboard_lines([r for r in v if isinstance(r, dict)])):
+                row("info.leaderboard" if i == 0 else "", line)
+            continue
         row(f"info.{k}", str(v))
     row("tensors", ", ".join(f"{k}{list(v.shape)}" for k, v in tensors.items()) or "none")
     row("versions", ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()))

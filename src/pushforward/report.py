@@ -78,7 +78,7 @@ dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; ma
         background: #fff; padding: 12px 16px; border-radius: 6px;
         box-shadow: 0 1px 3px rgba(0,0,0,.06); }
 dl.kv dt { color: var(--muted); }
-dl.kv dd { margin: 0; }
+dl.kv dd { margin: 0; white-space: pre-wrap; }
 details { margin-top: 10px; }
 pre { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
       overflow-x: auto; font-size: .82rem; }
@@ -141,6 +141,12 @@ def _model_section(model: FittedMap) -> str:
     for key in ("steps", "seconds", "stopped"):
         if key in info:
             items.append((f"training {key}", info.pop(key)))
+    board = info.pop("leaderboard", None)
+    if isinstance(board, list):
+        from .auto import leaderboard_lines
+
+        items.append(("auto's race (score: energy distance to held-out rows, × the floor)",
+                      "\n".join(leaderboard_lines([r for r in board if isinstance(r, dict)]))))
     hold = info.pop("holdout", None)
     if isinstance(hold, dict) and "summary" in hold:
         items.append(("check at the end of the fit", hold["summary"]))

@@ -1,0 +1,109 @@
+"""auto's race beyond the cheap candidates (issue 16): learned candidates, exclude,
+prefer_learned, small budgets, and the leaderboard in the model file, ``info`` and the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import pushforward
+from pushforward.auto import portfolio
+from pushforward.cli import app
+from pushforward.data import load_source
+from pushforward.data.schema import infer_schema
+from pushforward.errors import PushforwardError
+
+
+def clusters(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]])[rng.integers(0, 3, n)]
+    return centres + 0.15 * rng.standard_normal((n, 2))
+
+
+def without_times(board):
+    return [{k: v for k, v in r.items() if k not in ("fit_s", "budget_s")} for r in board]
+
+
+def test_the_portfolio_follows_the_data_shape_not_its_name():
+    many = load_source(clusters(1200))
+    assert portfolio(many, infer_schema(many))[:2] == (["copula", "gmm", "kde"],
+                                                       ["nsf", "ot-flow-matching"])
+    few = load_source(clusters(400))
+    cheap, learned, why = portfolio(few, infer_schema(few))
+    assert learned == [] and "400 rows" in why["nsf"]
+    assert portfolio(few, infer_schema(few), prefer_learned=True)[:2] == (
+        [], ["nsf", "ot-flow-matching"])
+    wide = load_source(np.random.default_rng(0).normal(size=(1200, 20)))
+    _, learned, why = portfolio(wide, infer_schema(wide))
+    assert learned == ["ot-flow-matching"] and "20 encoded columns" in why["nsf"]
+    counts = load_source(np.random.default_rng(0).poisson(3.0, size=(1200, 3)).astype(float))
+    _, learned, why = portfolio(counts, infer_schema(counts))
+    assert learned == ["ot-flow-matching"] and "integer" in why["nsf"]
+
+
+def test_prefer_learned_races_only_learned_maps_reproducibly_with_steps():
+    x = clusters(1200, seed=2)
+    a = pushforward.fit(x, seed=0, prefer_learned=True, steps=25, exclude="ot-flow-matching")
+    b = pushforward.fit(x, seed=0, prefer_learned=True, steps=25, exclude="ot-flow-matching")
+    assert a.method == b.method == "nsf" and hasattr(a, "log_prob")
+    (row,) = a.info["leaderboard"]
+    assert row["method"] == "nsf" and row["kind"] == "learned" and row["chosen"]
+    assert row["steps"] == 25 and row["score"] > 0 and row["ratio"] == row["score"] / row["floor"]
+    assert without_times(a.info["leaderboard"]) == without_times(b.info["leaderboard"])
+    assert np.array_equal(a.sample(100, seed=1), b.sample(100, seed=1))
+
+
+def test_a_learned_candidate_must_beat_the_cheap_winner_beyond_the_noise():
+    # the copula cannot make three clusters (several times the floor); 20 steps of a spline
+    # flow cannot either: whatever the scores, the learned map is kept only past the margin
+    m = pushforward.fit(clusters(1500), seed=0, exclude="gmm,kde,ot-flow-matching", steps=20)
+    board = {r["method"]: r for r in m.info["leaderboard"]}
+    assert board["nsf"]["steps"] == 20 and "score" in board["nsf"]
+    margin = 2 * board["copula"]["noise"]
+    learned_won = board["copula"]["score"] - board["nsf"]["score"] > margin
+    assert m.method == ("nsf" if learned_won else "copula")
+    assert board[m.method]["chosen"] and not board[
+        "copula" if learned_won else "nsf"]["chosen"]
+
+
+def test_a_budget_too_small_for_learned_candidates_skips_them_and_says_so():
+    m = pushforward.fit(clusters(1500), seed=0, exclude="gmm,kde", time_budget=6)
+    board = {r["method"]: r for r in m.info["leaderboard"]}
+    assert m.method == "copula"
+    for key in ("nsf", "ot-flow-matching"):
+        assert board[key]["skipped"].startswith("time budget too small")
+
+
+@pytest.mark.parametrize("options, needle", [
+    ({"exclude": "gmm,flows"}, "exclude: flows not among auto's candidates"),
+    ({"exclude": 3}, "exclude must name candidates"),
+    ({"prefer_learned": "yes"}, "prefer_learned must be True or False"),
+    ({"steps": 0}, "steps must be an integer"),
+])
+def test_bad_race_options_are_one_line_before_any_work(options, needle):
+    with pytest.raises(PushforwardError, match=needle):
+        pushforward.fit(clusters(300), seed=0, **options)
+
+
+def test_the_leaderboard_is_saved_and_shown_by_info_and_the_report(tmp_path):
+    runner = CliRunner()
+    data = tmp_path / "c.csv"
+    np.savetxt(data, clusters(600), delimiter=",", header="a,b", comments="")
+    r = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m"), "--seed", "0",
+                            "--exclude", "kde"])
+    assert r.exit_code == 0, r.output
+    assert "← chosen" in r.stdout and "kde" not in r.stdout.split("method auto")[1]
+    info = runner.invoke(app, ["info", str(tmp_path / "m")])
+    assert info.exit_code == 0 and "info.leaderboard" in info.stdout
+    assert "← chosen" in info.stdout and "× floor" in info.stdout
+    saved = pushforward.load(tmp_path / "m").info["leaderboard"]
+    assert {r["method"] for r in saved} >= {"copula", "gmm"}
+    page = runner.invoke(app, ["report", str(tmp_path / "m"), "--data", str(data), "-n", "300",
+                               "--out", str(tmp_path / "r.html")])
+    assert page.exit_code == 0, page.output
+    html = (tmp_path / "r.html").read_text()
+    assert "auto&#x27;s race" in html and "← chosen" in html
+    bad = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m2"), "--exclude",
+                              "gmm,nope"])
+    assert bad.exit_code == 2 and "nope not among auto's candidates" in bad.stderr
