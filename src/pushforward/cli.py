@@ -592,6 +592,39 @@ def report(
     out.print(f"wrote {path}", markup=False, highlight=False)
 
 
+# -------------------------------------------------------------------------------------- bench
+@app.command()
+@_errors
+def bench(
+    targets: Annotated[str, typer.Argument(help="Comma-separated built-in targets, "
+                                           "distribution specs or data files.")],
+    methods: Annotated[str, typer.Option(help="Comma-separated method keys, each run with "
+                                         "fit's defaults.")] = "auto,gmm,kde,copula,nsf",
+    budget: Annotated[float, typer.Option(help="--time-budget of every fit (wall-clock "
+                                          "seconds for the whole fit).")] = 30.0,
+    seeds: Annotated[int, typer.Option(help="Seeds 0 … K−1 per cell.")] = 1,
+    perfect: Annotated[int, typer.Option(help="Also score K perfect samplers per target and "
+                                         "seed: what the protocol cannot resolve.")] = 0,
+    n: Annotated[int, typer.Option("-n", "--n", help="Points of every compared sample.")
+                 ] = 3000,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for cells/*.json (reused by "
+                                          "a rerun), bench.json and bench.html.")
+                       ] = Path("pushforward-bench"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Run every (target, method, seed) through fit, sample and evaluate; cached, resumable."""
+    from .bench import run_bench, split_list
+
+    result = run_bench(split_list(targets), methods=split_list(methods), budget=budget,
+                       seeds=seeds, perfect=perfect, n=n, out=out_dir, console=err)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    _print_table(result.table())
+    out.print(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.html'}", markup=False,
+              highlight=False)
+
+
 # --------------------------------------------------------------------------------------- demo
 @app.command()
 @_errors

@@ -6,7 +6,9 @@
   critic's contours or a velocity field's arrows from a :class:`~pushforward.grid.Grid`;
 - d > 2: :func:`pairs`, a corner plot of up to 6 columns with the marginals on the diagonal;
 - training: :func:`training_curves` (loss and validation figure against steps and seconds) and
-  :func:`training_animation` (a GIF of samples moving into place, written with Pillow).
+  :func:`training_animation` (a GIF of samples moving into place, written with Pillow);
+- benchmarks: :func:`quality_vs_time`, each method's figure against its fit seconds beside the
+  perfect samplers' spread.
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot, no global state, no display):
 save them with :func:`to_png`. matplotlib is an optional extra (``pip install
@@ -24,7 +26,8 @@ import numpy as np
 from .errors import PushforwardError
 
 __all__ = ["histogram", "qq_points", "qq", "map_points", "learned_map", "scatter_2d", "pairs",
-           "training_curves", "training_animation", "plots_for", "to_png", "MAX_PAIRS"]
+           "training_curves", "training_animation", "plots_for", "quality_vs_time", "to_png",
+           "MAX_PAIRS"]
 
 REAL, GENERATED, EXACT = "#3b4252", "#e4572e", "#2e86de"
 MAX_PAIRS = 6
@@ -521,3 +524,38 @@ def plots_for(model, real=None, generated=None, *, dist=None, grid=None, seed: i
     if history and len(history.get("step", ())):
         out["training"] = training_curves(history)
     return out
+
+
+# ----------------------------------------------------------------------------------- benchmark
+def quality_vs_time(points: Sequence[tuple[str, float, float]], *,
+                    perfect: Sequence[float] = (), title: str = "",
+                    label: str = "ed_ratio (1 = real data)"):
+    """One benchmark target: each (method, fit seconds, figure) as a point, log-log, with the
+    perfect samplers' spread as a band and 1 (real data's floor) as a line.
+
+    Example:
+        >>> fig = quality_vs_time([("gmm", 1.2, 1.1), ("nsf", 30.0, 1.4)], perfect=[0.8, 1.2])
+        >>> len(fig.axes[0].collections) >= 2
+        True
+    """
+    fig = new_figure(5.5, 3.6)
+    ax = fig.add_subplot()
+    if len(perfect):
+        ax.axhspan(min(perfect), max(perfect), color=EXACT, alpha=0.15,
+                   label=f"perfect samplers ({len(perfect)})")
+    ax.axhline(1.0, color=REAL, lw=0.8, ls="--")
+    colours = {}
+    for method, seconds, value in points:
+        if not (np.isfinite(value) and value > 0):
+            continue
+        first = method not in colours
+        colours.setdefault(method, f"C{len(colours) % 10}")
+        ax.scatter([max(seconds, 1e-2)], [value], color=colours[method], s=30,
+                   label=method if first else None)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("fit seconds (wall clock)")
+    ax.set_ylabel(label)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="best")
+    return fig
