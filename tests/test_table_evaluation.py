@@ -191,3 +191,18 @@ def test_cli_evaluate_prints_the_table_figures(tmp_path):
     d = json.loads(r.stdout)["table"]
     assert 0 < d["column_shapes"] <= 1 and 0 < d["column_pair_trends"] <= 1
     assert 0 <= d["exact_copies"] <= 1
+
+
+def test_the_report_has_a_page_for_tables(tmp_path):
+    from pushforward.report import report
+
+    real = mixed()
+    m = pushforward.fit(real, method="copula", seed=0)
+    text = report(m, real, out=tmp_path / "r.html", n=1000).read_text()
+    assert "Table: columns and associations" in text and "Column Shapes" in text
+    assert 'data-plot="columns"' in text and 'data-plot="associations"' in text
+    # the columns' table lists the worst column first
+    e = pushforward.evaluate(m, real, n=1000)
+    page = text[text.index("Table: columns and associations"):]
+    at = [page.index(f"<td>{c.name}</td>") for c in e.tabular.columns]
+    assert at == sorted(at)

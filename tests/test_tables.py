@@ -205,3 +205,25 @@ def test_transform_takes_a_frame_with_categories():
     assert z.shape == (50, 4) and np.isfinite(z).all()
     back = m.inverse_transform(z)
     assert back[:, 0].tolist() == [["a", "b", "c"].index(s) for s in real["sp"][:50]]
+
+
+def test_discrete_models_a_numeric_column_as_categories_and_writes_numbers(tmp_path):
+    real = mixed(400)
+    real["dose"] = np.random.default_rng(3).choice([0.5, 1.5, 4.0], len(real))
+    m = pushforward.fit(real, method="swd", steps=10, seed=0, discrete=["count", "dose"])
+    kinds = {c.name: c.kind for c in m.schema.columns}
+    assert kinds["count"] == kinds["dose"] == "categorical"
+    fake = m.sample(500, seed=0)
+    assert str(fake["count"].dtype) == "int64" and str(fake["dose"].dtype) == "float64"
+    assert set(fake["dose"]) <= {0.5, 1.5, 4.0} and set(fake["count"]) <= set(real["count"])
+    data = tmp_path / "d.csv"
+    real.to_csv(data, index=False)
+    r = runner.invoke(app, ["fit", str(data), "--method", "copula", "--out",
+                            str(tmp_path / "m"), "--discrete", "dose"])
+    assert r.exit_code == 0 and "3 categorical (sp, flag, dose)" in r.stdout, r.output
+    r = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m2"), "--discrete",
+                            "sp"])
+    fails_with(r, "'sp'", "words", "--categorical sp")
+    r = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m2"), "--discrete",
+                            "count", "--integer", "count"])
+    fails_with(r, "'count'", "discrete", "integer")

@@ -35,6 +35,7 @@ def fit(
     dropna: bool = False,
     categorical: list[str] | None = None,
     integer: list[str] | None = None,
+    discrete: list[str] | None = None,
     out: str | None = None,
     resume: bool = False,
     keep_checkpoint: bool = False,
@@ -61,6 +62,8 @@ def fit(
         categorical, integer: column names whose kind overrides the inferred one (the schema,
             :func:`pushforward.data.schema.infer_schema`, saved as ``fitted.schema``). Constant
             columns pass through every map unchanged.
+        discrete: numeric columns with few values to model as categories; samples keep the
+            column's numeric dtype (a count of 0–5 stays an integer column holding those values).
         out: learned methods: the model folder that holds the run's checkpoint while training.
         resume: learned methods: continue the run recorded in ``out`` (its checkpoint, else
             its finished model) with the settings it recorded; a budget given with it extends
@@ -113,7 +116,7 @@ def fit(
     noise = noise or "normal"
     check_request(source, method, noise=noise, latent_dim=latent_dim, seed=seed,
                   options=options)
-    schema = infer_schema(source, categorical=categorical, integer=integer)
+    schema = infer_schema(source, categorical=categorical, integer=integer, discrete=discrete)
     schema.check_modelled()
     why = None
     if method == "auto":

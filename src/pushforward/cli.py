@@ -236,6 +236,9 @@ def fit(
                                                        "a,b (default: inferred).")] = None,
     integer: Annotated[str | None, typer.Option(help="Columns to treat as integer: c "
                                                    "(default: inferred).")] = None,
+    discrete: Annotated[str | None, typer.Option(help="Numeric columns with few values to "
+                                                    "model as categories, written back as "
+                                                    "numbers: n")] = None,
     tails: Annotated[str | None, typer.Option(help="quantile/copula: extrapolate (default) "
                                                  "or clip.")] = None,
     knots: Annotated[int | None, typer.Option(help="quantile/copula: keep at most K points "
@@ -335,6 +338,7 @@ def fit(
             err.print(start, highlight=False, markup=False)
         fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
                          categorical=_split(categorical), integer=_split(integer),
+                         discrete=_split(discrete),
                          out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
                          started=started, **options)
         if not rank0:

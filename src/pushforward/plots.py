@@ -50,9 +50,13 @@ def _as_2d(a, name: str) -> np.ndarray:
 
 
 def plot_limits(*samples: np.ndarray | None, q: float = 0.002, pad: float = 0.05) -> np.ndarray:
-    """(d, 2) plotting limits: pooled quantiles q and 1 − q, padded."""
+    """(d, 2) plotting limits: pooled quantiles q and 1 − q, padded (gaps, NaN, left out)."""
     pooled = np.concatenate([s for s in samples if s is not None])
-    lo, hi = np.quantile(pooled, [q, 1 - q], axis=0)
+    if np.isnan(pooled).any():  # a table with gaps; an all-missing column gets [0, 1]
+        pooled = np.where(np.isnan(pooled).all(axis=0), 0.0, pooled)
+        lo, hi = np.nanquantile(pooled, [q, 1 - q], axis=0)
+    else:
+        lo, hi = np.quantile(pooled, [q, 1 - q], axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     return np.stack([lo - pad * span, hi + pad * span], axis=1)
 

@@ -3,7 +3,9 @@
 The file holds everything inline (styles, PNG figures and the GIF as base64), loads nothing
 from the network and opens from disk: the data summary, the method and its settings, every
 figure beside its noise floor with the verdict (:func:`pushforward.evaluation.evaluate`), every
-plot that applies (:func:`pushforward.plots.plots_for`) and the training curve.
+plot that applies (:func:`pushforward.plots.plots_for`) and the training curve. A table gets a
+section of its own: its columns worst first, each figure beside its floor and each column's
+histogram or category bars, and the association heat maps (:mod:`pushforward.table_plots`).
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ def _data_section(source, real: np.ndarray | None) -> str:
     rows = []
     for j, name in enumerate(source.columns[:12]):
         c = real[:, j]
-        vals = [c.mean(), c.std(), c.min(), *np.quantile(c, [0.01, 0.5, 0.99]), c.max()]
+        c = c[~np.isnan(c)] if np.isnan(c).any() else c  # gaps: the present values' summary
+        vals = ([c.mean(), c.std(), c.min(), *np.quantile(c, [0.01, 0.5, 0.99]), c.max()]
+                if len(c) else [np.nan] * 7)
         rows.append(f"<tr><td>{_esc(name)}</td>" +
                     "".join(f"<td class='num'>{v:.4g}</td>" for v in vals) + "</tr>")
     more = (f"<p class='note'>… and {source.dim - 12} more columns.</p>"
@@ -186,6 +190,42 @@ def _metrics_section(evaluation) -> str:
             "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>")
 
 
+def _table_section(evaluation, model: FittedMap, real, generated) -> str:
+    """A table's page: worst columns first (figures beside floors, then each column's
+    histogram or bars, real beside generated) and the association heat maps."""
+    from . import plots
+    from .evaluation.floors import fmt
+    from .table_plots import association_heatmaps, column_panels
+
+    t = evaluation.tabular
+    head = ("<th>column</th><th>figure</th><th class='num'>model</th>"
+            "<th class='num'>real vs real</th><th class='num'>missing Δ (pp)</th>"
+            "<th class='num'>real</th>")
+    rows = "".join(
+        f"<tr><td>{_esc(c.name)}</td><td>{c.statistic}</td><td class='num'>{fmt(c.value)}</td>"
+        f"<td class='num'>{fmt(c.floor)}</td><td class='num'>{c.missing:.1f}</td>"
+        f"<td class='num'>{c.missing_floor:.1f}</td></tr>" for c in t.columns[:12])
+    trends = (f"Column Pair Trends {t.trends:.3f} (real rows: {t.trends_floor:.3f})"
+              if t.trends is not None else "one column: no pairs")
+    summary = (f"<p>Column Shapes {t.shapes:.3f} (real rows: {t.shapes_floor:.3f}); {trends}"
+               "; 1 = identical, as SDMetrics scores them.</p>")
+    titles = {c.name: f"{c.statistic} {fmt(c.value)} (real {fmt(c.floor)})" for c in t.columns}
+    panels = column_panels(real, generated, model.schema, order=[c.name for c in t.columns],
+                           titles=titles)
+    html_ = summary + f"<table><tr>{head}</tr>{rows}</table>" + _img(
+        plots.to_png(panels), "image/png", "columns",
+        "Each column, worst first: histograms of a numeric column (real filled grey, "
+        "generated outlined orange) or the shares of each category (real grey, generated "
+        "orange), titled with its figure beside the same figure for real rows.")
+    if len(model.schema.varying) >= 2:
+        html_ += _img(plots.to_png(association_heatmaps(real, generated, model.schema)),
+                      "image/png", "associations",
+                      "Association of each pair of columns: Pearson's r of two numeric "
+                      "columns, Cramér's V of a pair with a category (numeric columns binned "
+                      "by deciles); real, generated, and their absolute difference.")
+    return html_
+
+
 def _auto_grid(model: FittedMap, real, generated):
     """A flow map's velocity field or an adversarial model's critic over the plotted region."""
     if model.dim != 2 or not (hasattr(model, "velocity")
@@ -242,6 +282,11 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
         ("Data", _data_section(source, real)),
         ("Method and settings", _model_section(model)),
         ("Figures beside their noise floor", _metrics_section(evaluation)),
+    ]
+    if evaluation is not None and evaluation.tabular is not None and real is not None:
+        sections.append(("Table: columns and associations",
+                         _table_section(evaluation, model, real, generated)))
+    sections += [
         ("Pictures", "".join(images)),
         ("Training", train_html or "<p class='note'>This map was not trained (an exact "
                                    "method): no training curve.</p>"),

@@ -1,8 +1,9 @@
 """What the columns of a data set are: a kind per column, or an event shape for images.
 
 A :class:`Schema` is inferred from the data (:func:`infer_schema`) and can be overridden
-(``categorical=["a"]``, ``integer=["c"]``; on the command line ``--categorical a``,
-``--integer c``). It is saved in the model file, and the codec that turns the data into the
+(``categorical=["a"]``, ``integer=["c"]``, ``discrete=["n"]``; on the command line
+``--categorical a``, ``--integer c``, ``--discrete n``: a numeric column with few values
+modelled as categories and written back as numbers). It is saved in the model file, and the codec that turns the data into the
 tensor a method sees (:mod:`pushforward.data.codec`) is built from it: constant columns pass
 through every map unchanged, the others are modelled.
 
@@ -193,6 +194,7 @@ class Schema:
 
 def infer_schema(data: Any, columns: Sequence[str] | None = None, *,
                  categorical: Iterable[str] | None = None, integer: Iterable[str] | None = None,
+                 discrete: Iterable[str] | None = None,
                  event_shape: Sequence[int] | None = None) -> Schema:
     """The schema of ``data``: a :class:`~pushforward.data.source.Source`, an array or a frame.
 
@@ -205,11 +207,14 @@ def infer_schema(data: Any, columns: Sequence[str] | None = None, *,
         columns: the column names (default: the Source's or frame's, else x0, x1, ...).
         categorical: columns to treat as categorical (their distinct values are the categories).
         integer: columns to treat as integer (every value must be whole).
+        discrete: numeric columns with few values to treat as categorical (their values are
+            the categories, and samples are written back with the column's numeric dtype).
         event_shape: (C, H, W) when each row is an image (a Source's ``image_shape`` otherwise).
 
     Raises:
-        PushforwardError: an override names an unknown column, a column twice, or an
-            ``integer`` column holds a value that is not whole.
+        PushforwardError: an override names an unknown column, a column twice, an
+            ``integer`` column holds a value that is not whole, or a ``discrete`` column
+            holds words or more than ``MAX_CATEGORIES`` values.
 
     Example:
         >>> x = np.array([[0.0, 1.5, 2.0], [0.0, 2.5, 3.0], [0.0, 0.1, 7.0]])
@@ -217,19 +222,32 @@ def infer_schema(data: Any, columns: Sequence[str] | None = None, *,
         '1 continuous, 1 integer (x2), 1 constant (x0)'
         >>> infer_schema(x, categorical=["x2"]).columns[2].categories
         (2.0, 3.0, 7.0)
+        >>> infer_schema(x, discrete=["x2"]).columns[2].kind
+        'categorical'
     """
     values, names, shape = _table(data, columns)
     categorical, integer = list(categorical or ()), list(integer or ())
-    for name in [*categorical, *integer]:
+    discrete = list(discrete or ())
+    for name in [*categorical, *integer, *discrete]:
         if name not in names:
             raise PushforwardError(f"no column {name!r} to override; columns: "
                                    f"{', '.join(map(str, names))}")
-    both = set(categorical) & set(integer)
-    if both:
-        raise PushforwardError(f"column {sorted(both)[0]!r} is named both categorical and "
-                               "integer; choose one")
+    for a, b, one, other in ((categorical, integer, "categorical", "integer"),
+                             (discrete, integer, "discrete", "integer"),
+                             (discrete, categorical, "discrete", "categorical")):
+        both = set(a) & set(b)
+        if both:
+            raise PushforwardError(f"column {sorted(both)[0]!r} is named both {one} and "
+                                   f"{other}; choose one")
     meta = getattr(data, "meta", None) or {}
     labels, dtypes = meta.get("categories", {}), meta.get("dtypes", {})
+    for name in discrete:  # numbers with few values: categories written back as numbers
+        v = values[names.index(name)]
+        if labels.get(name) is not None or v.dtype.kind not in "iuf":
+            raise PushforwardError(f"column {name!r} holds words, not numbers: --discrete is "
+                                   f"for numeric columns with few values; use --categorical "
+                                   f"{name}")
+    categorical = [*categorical, *discrete]
     cols = tuple(_infer_column(str(n), v, n in categorical, n in integer, labels.get(n),
                                dtypes.get(n))
                  for n, v in zip(names, values, strict=True))
@@ -281,7 +299,7 @@ def _infer_column(name: str, v: np.ndarray, categorical: bool, integer: bool,
         if len(uniques) > MAX_CATEGORIES:
             raise PushforwardError(f"column {name!r} has {len(uniques):,} distinct values, more "
                                    f"than the {MAX_CATEGORIES:,} categories a map models; leave "
-                                   "it out of --categorical")
+                                   "it out of --categorical (--discrete)")
         return Column(name, "categorical", categories=tuple(_plain(u) for u in uniques),
                       dtype=dtype)
     whole = np.isfinite(present) & (present == np.round(present))

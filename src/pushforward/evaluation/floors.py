@@ -409,8 +409,9 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         metrics: keys of :data:`METRICS` to compute (default all).
         tables: compute the table figures (:mod:`.tables`: per column and per pair beside
             their floors, Column Shapes and Column Pair Trends, exact-row copies); default:
-            when every figure is asked for (``metrics`` None) and the data are a table (finite
-            rows of columns, one of them categorical or integer, or two columns or more).
+            when every figure is asked for (``metrics`` None) and the data are a table
+            (:func:`~pushforward.evaluation.tables.is_table`: a categorical or integer column,
+            gaps, or two columns or more of a file or DataFrame).
             A table with categorical columns is told apart by C2ST with the categories taken
             natively, and its DCR is read on the encoded table (categories one-hot).
 
@@ -473,7 +474,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
     rows += _likelihood_rows(model, plan.test, source)
     tabular = None
     if (metrics is None if tables is None else tables) and source.data is not None and (
-            is_table(schema)):
+            is_table(schema, source)):
         tabular = table_figures(gen(0), plan.test, [plan.real(j) for j in range(
             min(TABLE_FLOORS, repeats))], schema, train=plan.train, held=plan.held, seed=seed)
         rows += _table_rows(tabular)

@@ -178,13 +178,19 @@ def _f(v: float | None) -> str:
     return "—" if v is None else f"{v:.3g}"
 
 
-def is_table(schema) -> bool:
-    """Whether the table figures apply: a schema of columns (not images), at least one of
-    them categorical or integer, or two columns or more."""
+def is_table(schema, source=None) -> bool:
+    """Whether the table figures apply: a schema of columns (not images) with a categorical
+    or integer column, or gaps in ``source``'s rows, or two modelled columns or more read from
+    a file or a DataFrame (a point cloud given as an array is not taken for a table)."""
     if schema is None or schema.event_shape:
         return False
-    kinds = {c.kind for c in schema.columns}
-    return bool(kinds & {"categorical", "integer"}) or len(schema.varying) >= 2
+    if {c.kind for c in schema.columns} & {"categorical", "integer"}:
+        return True
+    data = getattr(source, "data", None)
+    if data is not None and np.isnan(np.asarray(data, dtype=np.float64)).any():
+        return True
+    meta = getattr(source, "meta", None) or {}
+    return len(schema.varying) >= 2 and bool(meta.get("file") or meta.get("frame"))
 
 
 def tv_distance(a, b, k: int) -> float:
