@@ -13,9 +13,16 @@ import pushforward
 from pushforward.cli import app
 from pushforward.data.schema import Column, Schema, infer_schema
 from pushforward.evaluation.c2st import c2st_test
-from pushforward.evaluation.tables import (association_matrix, category_codes, contingency_tv,
-                                           correlation_difference, encode_rows, exact_copies,
-                                           table_figures, tv_distance)
+from pushforward.evaluation.tables import (
+    association_matrix,
+    category_codes,
+    contingency_tv,
+    correlation_difference,
+    encode_rows,
+    exact_copies,
+    table_figures,
+    tv_distance,
+)
 
 runner = CliRunner()
 

@@ -306,15 +306,11 @@ def fit(
     rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks and saves
     if out_path.exists() and not out_path.is_dir():
         raise PushforwardError(f"{out_path}: exists and is not a model folder")
-    flags = {"tails": tails, "knots": knots, "family": family, "steps": steps,
-             "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
-             "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
-             "exclude": exclude, "prefer_learned": prefer_learned or None}
-    options = {k: v for k, v in flags.items() if v is not None}
-    if config is not None:
-        from .learned import TrainConfig
-
-        options["config"] = TrainConfig.from_toml(config)
+    options = _options({
+        "tails": tails, "knots": knots, "family": family, "steps": steps,
+        "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
+        "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
+        "exclude": exclude, "prefer_learned": prefer_learned or None}, config)
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna,
                          categorical=_split(categorical), size=size, skip_bad=skip_bad)
     # every setting checked before the start line: a bad one is all it prints
@@ -338,9 +334,8 @@ def fit(
             err.print(start, highlight=False, markup=False)
         fitted = api.fit(source, method=method, noise=noise, latent_dim=latent_dim, seed=seed,
                          categorical=_split(categorical), integer=_split(integer),
-                         discrete=_split(discrete),
-                         out=str(out_path), resume=resume, keep_checkpoint=True, console=err,
-                         started=started, **options)
+                         discrete=_split(discrete), out=str(out_path), resume=resume,
+                         keep_checkpoint=True, console=err, started=started, **options)
         if not rank0:
             return
         if fitted.schema is not None:
@@ -354,6 +349,16 @@ def fit(
         if not keep_checkpoint:  # the model is saved: the run's checkpoint has served its purpose
             (out_path / CHECKPOINT_FILE).unlink(missing_ok=True)
     _print_fit(fitted, path)
+
+
+def _options(flags: dict, config: Path | None) -> dict:
+    """The fit's options: the flags given, and a TOML file's training settings."""
+    options = {k: v for k, v in flags.items() if v is not None}
+    if config is not None:
+        from .learned import TrainConfig
+
+        options["config"] = TrainConfig.from_toml(config)
+    return options
 
 
 def _check_out(out_path: Path, *, force: bool, resume: bool) -> None:

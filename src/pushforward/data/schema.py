@@ -3,9 +3,9 @@
 A :class:`Schema` is inferred from the data (:func:`infer_schema`) and can be overridden
 (``categorical=["a"]``, ``integer=["c"]``, ``discrete=["n"]``; on the command line
 ``--categorical a``, ``--integer c``, ``--discrete n``: a numeric column with few values
-modelled as categories and written back as numbers). It is saved in the model file, and the codec that turns the data into the
-tensor a method sees (:mod:`pushforward.data.codec`) is built from it: constant columns pass
-through every map unchanged, the others are modelled.
+modelled as categories and written back as numbers). It is saved in the model file, and the
+codec that turns the data into the tensor a method sees (:mod:`pushforward.data.codec`) is
+built from it: constant columns pass through every map unchanged, the others are modelled.
 
 Kinds:
     continuous: real numbers.
