@@ -221,7 +221,8 @@ def _auto_pick(source, schema, options: dict[str, Any]) -> tuple[str, str]:
     whenever ``prefer_learned`` asks for learned maps only; an exact pick takes no race options
     (``exclude`` names race candidates; ``steps`` counts learned steps)."""
     if options.get("prefer_learned"):
-        return "auto", f"{schema.encoded_dim}-D data, learned maps preferred: raced on held-out rows"
+        return "auto", (f"{schema.encoded_dim}-D data, learned maps preferred: raced on "
+                        "held-out rows")
     method, why = choose_method(source, schema)
     if method != "auto":
         for key in ("exclude", "prefer_learned", "steps"):

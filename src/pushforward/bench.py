@@ -145,7 +145,7 @@ def _check(targets: Sequence[str], methods: Sequence[str], variants: dict, budge
     for m in methods:
         if m != "auto":
             METHODS.check(m)
-    for label, (method, _) in variants.items():
+    for method, _ in variants.values():
         if method != "auto":
             METHODS.check(method)
     _checks.real(budget, "budget", 0, 1e6, strict_lo=True)
