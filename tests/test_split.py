@@ -110,3 +110,60 @@ def test_every_fit_ends_with_a_held_out_check(data, method):
 def test_too_little_data_for_a_check_says_so():
     h = pushforward.fit(X[:40, :1], method="quantile", seed=0).info["holdout"]
     assert h["summary"] == "no held-out check: fewer than 20 rows to compare with"
+
+
+# ------------------------------------------------------------------ large memory-mapped files
+@pytest.fixture
+def big_file(tmp_path, monkeypatch):
+    """A memory-mapped .npy split by blocks: the threshold lowered so 200,000 rows count."""
+    from pushforward.data import split
+
+    monkeypatch.setattr(split, "BLOCK_SPLIT_ROWS", 10_000)
+    path = tmp_path / "big.npy"
+    x = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(200_000, 2))
+    x[:] = np.random.default_rng(0).normal(size=(200_000, 2)) @ [[1.0, 0.6], [0.0, 0.8]]
+    x.flush()
+    return path
+
+
+def test_a_large_file_is_split_by_blocks_without_reading_it_into_memory(big_file):
+    import tracemalloc
+
+    from pushforward.data.rows import Rows
+    from pushforward.data.split import BLOCK_ROWS, BLOCK_RULE, held_blocks
+
+    source = load_source(big_file)
+    assert isinstance(source.data, np.memmap)
+    tracemalloc.start()
+    s = split_source(source, 0.1, seed=3)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # one copy of the rows is 1.6 MB, a permutation of them 1.6 MB; the block lists are 6 kB
+    assert peak < 200_000, peak
+    assert isinstance(s.train.data, Rows) and isinstance(s.held, Rows)
+    assert s.record["rule"] == BLOCK_RULE and s.record["block"] == BLOCK_ROWS
+    blocks = held_blocks(200_000, 0.1, seed=3)  # round(0.1 · 782 blocks), the last one short
+    assert len(blocks) == 78 and s.record["held"] == len(s.held) == 200_000 - len(s.train.data)
+    train = s.train.data.positions(np.arange(len(s.train.data)))
+    held = s.held.positions(np.arange(len(s.held)))
+    assert np.array_equal(np.sort(np.concatenate([train, held])), np.arange(200_000))
+    assert np.array_equal(np.unique(held // BLOCK_ROWS), blocks)
+    rows = np.array([5, len(s.held) - 1, 0])
+    np.testing.assert_array_equal(s.held[rows], source.data[held[rows]])  # the file's rows
+    np.testing.assert_array_equal(s.train.data[10:20], source.data[train[10:20]])
+
+
+def test_a_model_fitted_on_a_large_file_finds_its_held_out_blocks_again(big_file):
+    from pushforward.data.split import find_rows
+
+    m = pushforward.fit(str(big_file), method="swd", steps=2, seed=5, batch_size=64)
+    record = m.info["split"]
+    assert record["rule"] == "blocks-v1" and m.info["holdout"]["n"] == 2000  # rows drawn
+    data = load_source(big_file).data
+    expected = split_source(load_source(big_file), 0.1, seed=5)
+    train, held = find_rows(record, data)
+    np.testing.assert_array_equal(held.blocks, expected.held.blocks)
+    assert len(find_split(record, data)[1]) == record["held"]
+    e = pushforward.evaluate(m, str(big_file), n=500, metrics=["energy"])
+    assert e.reference == "held-out"
+    assert any("drawn at random from the file" in note for note in e.notes), e.notes

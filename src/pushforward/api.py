@@ -17,6 +17,7 @@ from ._random import SeedLike, as_seed
 from .auto import DEFAULT_BUDGET, choose_method, race
 from .data import load_source
 from .data.noise import get_noise
+from .data.rows import chunks
 from .data.schema import infer_schema
 from .data.split import DEFAULT_SHARE, split_source
 from .errors import PushforwardError
@@ -236,8 +237,12 @@ def _default_latent(method: str, schema, train) -> int:
     for pointwise exact maps one per modelled column (mixtures size their own noise)."""
     if method in ("quantile", "copula", "parametric"):
         return schema.pointwise_dim
-    gaps = int(np.isnan(train).any(axis=0).sum()) if train is not None else 0
-    return schema.encoded_dim + gaps
+    if train is None:
+        return schema.encoded_dim
+    gaps = np.zeros(train.shape[1], dtype=bool)
+    for piece in chunks(train):  # a file on disk is scanned, not read whole
+        gaps |= np.isnan(piece).any(axis=0)
+    return schema.encoded_dim + int(gaps.sum())
 
 
 #: Seconds :func:`fit_deadline` keeps for the closing check and saving: a base, plus per 1,000

@@ -35,6 +35,7 @@ from ._limits import (
 from ._random import SeedLike
 from .data.codec import Codec, Compose, build_codec
 from .data.noise import get_noise
+from .data.rows import on_disk, sample_rows
 from .data.schema import Schema, infer_schema
 from .data.source import Source
 from .data.split import split_source
@@ -436,10 +437,8 @@ def _codec(source: Source, schema: Schema, train_data: np.ndarray | None, seed: 
     random (seeded).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    if isinstance(train_data, np.memmap) and len(train_data) > CODEC_ROWS:
-        return build_codec(schema, train_data[np.sort(rng.choice(len(train_data), CODEC_ROWS,
-                                                                  replace=False))],
-                           standardize=True)
+    if on_disk(train_data) and len(train_data) > CODEC_ROWS:
+        return build_codec(schema, sample_rows(train_data, CODEC_ROWS, rng), standardize=True)
     ref = train_data if train_data is not None else source.draw(20000, seed=rng)
     return build_codec(schema, ref, standardize=True)
 
@@ -534,7 +533,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
             return torch.rand(n, latent_dim, generator=rng, device=device, dtype=dtype)
         return torch.randn(n, latent_dim, generator=rng, device=device, dtype=dtype)
 
-    if isinstance(train_data, np.memmap):  # a file on disk: each batch read from it
+    if on_disk(train_data):  # a file on disk (or its training blocks): each batch read from it
         def batch(n: int, rng: torch.Generator) -> torch.Tensor:
             rows = torch.randint(len(train_data), (n,), generator=rng, device=device)
             return to_t(train_data[rows.cpu().numpy()])
@@ -551,7 +550,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     n_val = min(len(held), 2000)
     z_val = torch.as_tensor(nz.sample(n_val, latent_dim, seed=seed + 7), dtype=dtype,
                             device=device)
-    y_val = to_t(held[:n_val])
+    # rows in random order, except the blocks of a large file: n_val rows drawn from them
+    y_val = to_t(held[:n_val] if not on_disk(held) else sample_rows(held, n_val, seed + 7))
     lr, lr_end, batch_size = resolve_schedule(config, net, objective, dim)
     # the resolved settings: defaults chosen from the data and method are written out as used
     # (width, depth, activation: the net's real values; None where the net has no such option)

@@ -43,7 +43,8 @@ import numpy as np
 
 from ..data import Source, load_source
 from ..data.codec import Compose, Standardize
-from ..data.split import find_split
+from ..data.rows import on_disk, sample_rows
+from ..data.split import find_rows
 from ..data.table import align
 from ..data.toys import MODES
 from ..errors import PushforwardError
@@ -347,11 +348,20 @@ def _finite_plan(model: FittedMap, data: np.ndarray, n: int, repeats: int,
     record = (model.info or {}).get("split")
     if record and record.get("rule") == "fresh-draws":
         return _carved_plan(data, n, repeats, rng, "held-out")
-    found = find_split(record, data)
+    found = find_rows(record, data)
     if found is not None and len(found[1]):
         train, held = found
-        return _held_plan(data[held], data[train], n, repeats, rng,
-                          "rows the model's fit held out")
+        if on_disk(held):  # a file larger than memory: the rows compared, drawn at random
+            counts = len(held), len(train)
+            held = sample_rows(held, n, rng)
+            train = sample_rows(train, max(repeats * n, 20_000), rng)
+            plan = _held_plan(held, train, n, repeats, rng, "rows the model's fit held out")
+            plan.notes.append(f"drawn at random from the file's {counts[0]:,} held-out and "
+                              f"{counts[1]:,} training rows")
+            return plan
+        return _held_plan(held, train, n, repeats, rng, "rows the model's fit held out")
+    if on_disk(data):
+        data = sample_rows(data, (repeats + 1) * n, rng)
     return _carved_plan(data, n, repeats, rng, "training" if found is not None
                         else ("held-out" if record else "unknown"))
 
