@@ -167,3 +167,20 @@ def test_a_model_fitted_on_a_large_file_finds_its_held_out_blocks_again(big_file
     e = pushforward.evaluate(m, str(big_file), n=500, metrics=["energy"])
     assert e.reference == "held-out"
     assert any("drawn at random from the file" in note for note in e.notes), e.notes
+
+
+def test_rows_of_a_file_read_by_positioned_reads_are_the_files_rows(big_file):
+    from pushforward.data.rows import chunks, sample_rows, take
+
+    data = load_source(big_file).data
+    x = np.asarray(data).copy()  # the rows in memory, for reference
+    idx = np.random.default_rng(1).integers(-len(x), len(x), 3000)
+    np.testing.assert_array_equal(take(data, idx), x[idx])  # any order, repeats, negatives
+    np.testing.assert_array_equal(take(data, np.arange(5, 900)), x[5:900])
+    np.testing.assert_array_equal(np.concatenate(list(chunks(data, 70_001))), x)
+    s = split_source(load_source(big_file), 0.1, seed=2)
+    train = s.train.data.positions(np.arange(len(s.train.data)))
+    np.testing.assert_array_equal(np.concatenate(list(chunks(s.train.data, 9_999))), x[train])
+    drawn = sample_rows(s.held, 500, seed=0)
+    held = x[s.held.positions(np.arange(len(s.held)))]
+    assert len({tuple(r) for r in drawn.tolist()} & {tuple(r) for r in held.tolist()}) == 500

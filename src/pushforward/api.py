@@ -17,7 +17,7 @@ from ._random import SeedLike, as_seed
 from .auto import DEFAULT_BUDGET, choose_method, race
 from .data import load_source
 from .data.noise import get_noise
-from .data.rows import chunks
+from .data.rows import chunks, release
 from .data.schema import infer_schema
 from .data.split import DEFAULT_SHARE, split_source
 from .errors import PushforwardError
@@ -133,6 +133,7 @@ def fit(
         seed = current().agree(seed)
     share = _holdout_share(options)
     split = split_source(source, share, seed)  # every method fits the training rows only
+    release(source.data)  # a file's pages read by the passes over it (checks, schema, split)
     params = inspect.signature(fitter).parameters
     if "time_budget" in options and "deadline" not in params and "time_budget" not in params:
         del options["time_budget"]  # an exact method: it simply finishes early
@@ -179,6 +180,7 @@ def fit(
         return fitted
     from .evaluation.verdict import closing_check
 
+    release(source.data)  # the pages the fit read; the check reads its own few rows
     fitted.info["holdout"] = closing_check(fitted, source, split, seed)
     if budget is not None:
         fitted.info["budget"] = {"seconds": budget,

@@ -35,7 +35,7 @@ from ._limits import (
 from ._random import SeedLike
 from .data.codec import Codec, Compose, build_codec
 from .data.noise import get_noise
-from .data.rows import on_disk, sample_rows
+from .data.rows import on_disk, release, sample_rows, take
 from .data.schema import Schema, infer_schema
 from .data.source import Source
 from .data.split import split_source
@@ -514,6 +514,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     if held is None:
         held = _validation_rows(source, seed)
     codec = _codec(source, schema, train_data, seed)
+    release(train_data)  # the pages of a file that the codec's rows were read from
     dim = codec.out_dim  # the network sees the encoded columns only
     event = image_event(schema.event_shape, dim)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
@@ -536,7 +537,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     if on_disk(train_data):  # a file on disk (or its training blocks): each batch read from it
         def batch(n: int, rng: torch.Generator) -> torch.Tensor:
             rows = torch.randint(len(train_data), (n,), generator=rng, device=device)
-            return to_t(train_data[rows.cpu().numpy()])
+            return to_t(take(train_data, rows.cpu().numpy()))
     elif train_data is not None:
         train_t = to_t(train_data)
 

@@ -9,12 +9,14 @@ A memory-mapped ``.npy`` file larger than memory is split by whole blocks of row
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Rows", "on_disk", "chunks", "sample_rows"]
+__all__ = ["Rows", "on_disk", "chunks", "take", "sample_rows", "release"]
 
 #: Rows per piece when an array on disk is scanned (2 float32 columns: 8 MB a piece).
 SCAN_ROWS = 1 << 20
@@ -64,20 +66,16 @@ class Rows:
         return self.blocks[k // self.block] * self.block + k % self.block
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        cols = slice(None)
-        if isinstance(key, tuple):
-            key, cols = key[0], key[1:] if len(key) > 2 else key[1]
+        if isinstance(key, tuple):  # rows, then columns of the rows read
+            return self[key[0]][(slice(None), *key[1:])]
         if isinstance(key, slice):
-            key = np.arange(*key.indices(len(self)))
+            start, stop, step = key.indices(len(self))
+            key = np.arange(start, stop, step)  # a scan's piece: read run of blocks by run
         elif np.asarray(key).dtype == bool:
             key = np.flatnonzero(key)
         elif np.ndim(key) == 0:
-            return np.asarray(self.base[int(self.positions(int(key)))])[cols]
-        pos = self.positions(key)
-        order = np.argsort(pos, kind="stable")  # read the file forwards, return in key order
-        out = np.empty((len(pos), *self.shape[1:]), dtype=self.dtype)
-        out[order] = self.base[pos[order]]
-        return out[:, cols] if cols != slice(None) else out
+            return take(self.base, self.positions([int(key)]))[0]
+        return take(self.base, self.positions(key))
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         a = self[:]  # every row, copied: only for data that fits in memory
@@ -101,7 +99,59 @@ def chunks(x: Any, rows: int = SCAN_ROWS) -> Iterator[np.ndarray]:
         [(2, 2), (2, 2), (1, 2)]
     """
     for i in range(0, len(x), rows):
-        yield np.asarray(x[i: i + rows])
+        if _whole_file(x):  # positioned reads, not through the map (see take)
+            yield take(x, np.arange(i, min(i + rows, len(x))))
+        else:
+            yield np.asarray(x[i: i + rows])
+
+
+def take(x: Any, idx: Any) -> np.ndarray:
+    """Rows ``idx`` of ``x`` (an array, a file's ``numpy.memmap``, :class:`Rows`), copied.
+
+    A ``.npy`` file's rows are read with positioned reads (``os.pread``), in increasing order,
+    runs of consecutive rows at once, not through its memory map: a read through the map maps
+    the page cache around each row (on Linux up to a large folio, hundreds of kB), so a few
+    thousand random rows would put most of a file in the process's resident memory.
+
+    Example:
+        >>> take(np.arange(6.0).reshape(3, 2), [2, 0])[:, 0].tolist()
+        [4.0, 0.0]
+    """
+    if isinstance(x, Rows):
+        return x[np.asarray(idx, dtype=np.int64)]
+    idx = np.asarray(idx, dtype=np.int64)
+    if not _whole_file(x) or x.ndim != 2 or not idx.size:
+        return np.asarray(x[idx])
+    idx = np.where(idx < 0, idx + len(x), idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= len(x)):
+        raise IndexError(f"row index out of range for {len(x)} rows")
+    order = np.argsort(idx, kind="stable")
+    pos = idx[order]
+    row = x.dtype.itemsize * x.shape[1]
+    starts = np.flatnonzero(np.diff(pos, prepend=-2) != 1)  # runs of consecutive rows
+    ends = np.append(starts[1:], len(pos))
+    buf = bytearray(len(pos) * row)
+    view = memoryview(buf)
+    fd = os.open(x.filename, os.O_RDONLY)
+    try:
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            want, at = (b - a) * row, x.offset + int(pos[a]) * row
+            got = os.preadv(fd, [view[a * row: b * row]], at)
+            if got != want:
+                raise OSError(f"{x.filename}: short read ({got} of {want} bytes)")
+    finally:
+        os.close(fd)
+    out = np.empty((len(idx), x.shape[1]), dtype=x.dtype)
+    out[order] = np.frombuffer(buf, dtype=x.dtype).reshape(len(pos), x.shape[1])
+    return out
+
+
+def _whole_file(x: Any) -> bool:
+    """A ``numpy.memmap`` of a whole file's array (not a view of one): row r at byte
+    ``offset + r · row size`` of ``filename``."""
+    return (isinstance(x, np.memmap) and isinstance(x.base, mmap.mmap)
+            and bool(getattr(x, "filename", None)) and x.flags.c_contiguous
+            and hasattr(os, "preadv"))
 
 
 def sample_rows(x: Any, k: int, seed: Any = None) -> np.ndarray:
@@ -117,7 +167,23 @@ def sample_rows(x: Any, k: int, seed: Any = None) -> np.ndarray:
     n = len(x)
     k = min(int(k), n)
     idx = rng.choice(n, size=k, replace=False)  # O(k) memory when k ≪ n (numpy's set method)
-    order = np.argsort(idx)
-    out = np.empty((k, *x.shape[1:]), dtype=x.dtype)
-    out[order] = x[idx[order]]
-    return out
+    return take(x, idx)
+
+
+def release(x: Any) -> None:
+    """Drop the pages of a memory-mapped file that this process has read from its memory.
+
+    A pass over a whole file (checking its values, its schema, its fingerprint, the codec's
+    random rows) leaves every page mapped and counted in the process's resident memory, though
+    they are clean copies of the file. ``madvise(MADV_DONTNEED)`` unmaps them; they stay in the
+    OS page cache and are read again from it when used. Anything but a file's ``numpy.memmap``
+    (or :class:`Rows` of one), or a system without ``madvise``, is left alone.
+    """
+    base = x.base if isinstance(x, Rows) else x
+    mm = getattr(base, "_mmap", None) if isinstance(base, np.memmap) else None
+    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):  # closed, or refused: only memory is at stake
+        pass
