@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+import pushforward
+from pushforward.cli import app
 from pushforward.data import load_source
 from pushforward.data.schema import infer_schema
 from pushforward.errors import PushforwardError
@@ -76,3 +79,54 @@ def test_patches_cut_a_bundled_picture_without_overlap_by_default():
     assert len(t.data) == 63 * 63
     c = load_source("patches:astronaut?size=8&stride=64")
     assert c.meta["image_shape"] == [3, 8, 8] and len(c.data) == 64
+
+
+# --------------------------------------------------------------------------- out
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def rgb_model(tmp_path_factory):
+    """A copula fitted on 40 colour 8-bit images of 3×4 pixels, 0 … 255 (some levels unseen)."""
+    d = tmp_path_factory.mktemp("rgb")
+    a = np.random.default_rng(3).integers(0, 256, size=(40, 3, 4, 3)).astype(np.uint8)
+    np.save(d / "a.npy", a)
+    r = runner.invoke(app, ["fit", str(d / "a.npy"), "--method", "copula", "--out",
+                            str(d / "m"), "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    return d / "m"
+
+
+def test_png_folder_and_npy_of_an_image_model_hold_the_same_images(tmp_path, rgb_model):
+    r = runner.invoke(app, ["sample", str(rgb_model), "-n", "7", "--format", "png", "--out",
+                            str(tmp_path / "imgs"), "--seed", "4", "--grid",
+                            str(tmp_path / "g.png")])
+    assert r.exit_code == 0, r.output
+    files = sorted((tmp_path / "imgs").iterdir())
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(7)]
+    r = runner.invoke(app, ["sample", str(rgb_model), "-n", "7", "--out",
+                            str(tmp_path / "s.npy"), "--seed", "4"])
+    assert r.exit_code == 0, r.output
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (7, 3, 4, 3)  # (n, H, W, C): channels last
+    assert set(np.unique(s)) <= set(range(256))  # 8-bit support: whole numbers 0 … 255
+    back = load_source(f"images:{tmp_path / 'imgs'}").data.reshape(7, 3, 3, 4)
+    np.testing.assert_array_equal(back, s.transpose(0, 3, 1, 2))  # 8-bit: written as is
+    g = np.asarray(Image.open(tmp_path / "g.png"))
+    zoom = 12  # 48 / 4 pixels
+    assert g.shape == (3 * 3 * zoom + 2, 3 * 4 * zoom + 2, 3)  # 3 × 3 cells, 1-pixel gaps
+    np.testing.assert_array_equal(g[:3 * zoom:zoom, :4 * zoom:zoom], s[0].astype(np.uint8))
+
+
+def test_png_output_is_refused_for_tables_and_into_a_full_folder(tmp_path, rgb_model):
+    m = pushforward.fit(np.random.default_rng(0).normal(size=(50, 2)), method="copula", seed=0)
+    m.save(tmp_path / "t")
+    r = runner.invoke(app, ["sample", str(tmp_path / "t"), "-n", "3", "--format", "png",
+                            "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "not fitted on images" in r.stderr
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    r = runner.invoke(app, ["sample", str(rgb_model), "-n", "3", "--format", "png", "--out",
+                            str(tmp_path / "full")])
+    assert r.exit_code == 2 and "--force" in r.stderr
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]

@@ -431,11 +431,18 @@ def sample(
     model: ModelArg,
     n: Annotated[int, typer.Option("-n", "--n", help="Number of samples.")],
     out_path: Annotated[Path | None, typer.Option("--out", help="Output .csv/.tsv/.npy/"
-                                                     ".parquet; default CSV to stdout.")] = None,
+                                                     ".parquet, or a folder with --format png;"
+                                                     " default CSV to stdout.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed; same seed, same samples.")] = None,
     chunk_size: Annotated[int, typer.Option(help="Rows per chunk (memory bound); does not "
                                             "change the samples.")] = 65536,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    format_: Annotated[str | None, typer.Option("--format", help="png: image models only, "
+                                                "one PNG per sample in the --out folder "
+                                                "(default: from --out's extension).")] = None,
+    grid_path: Annotated[Path | None, typer.Option("--grid", help="Image models: also a PNG "
+                                                   "grid of the first 64 samples here.")
+                         ] = None,
 ) -> None:
     """Draw N samples from a saved MODEL, streamed in chunks."""
     from .model import check_n, load
@@ -443,11 +450,39 @@ def sample(
 
     check_n(n)
     fitted = load(model)
+    if format_ not in (None, "png"):
+        raise PushforwardError(f"--format {format_[:40]!r}: only png is a format of its own; "
+                               "other formats follow --out's extension")
+    if format_ == "png" and out_path is None:
+        raise PushforwardError("--format png writes a folder: give it with --out")
     chunks = fitted.iter_samples(n, seed=seed, chunk_size=chunk_size)
-    write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force,
-                  schema=fitted.schema)
+    if format_ == "png" or grid_path is not None:
+        from . import image_files as pics
+
+        shape = pics.image_shape(fitted.schema, str(model))
+        lo, hi = pics.pixel_range(fitted.codec_)
+        if grid_path is not None:
+            _io_check(grid_path, force)
+            chunks = pics.FirstRows(chunks)
+    if format_ == "png":
+        pics.write_png_folder(chunks, out_path, n=n, shape=shape, lo=lo, hi=hi, force=force)
+    else:
+        write_samples(chunks, out_path, n=n, columns=fitted.columns, force=force,
+                      schema=fitted.schema)
+    if grid_path is not None:
+        pics.write_grid(grid_path, chunks.rows(), shape, lo, hi, force=force)
     if out_path is not None:
-        err.print(f"wrote {n:,} samples to {out_path}", markup=False, highlight=False)
+        err.print(f"wrote {n:,} samples to {out_path}" + (
+            f" and a grid of the first {min(n, 64)} to {grid_path}" if grid_path else ""),
+            markup=False, highlight=False)
+
+
+def _io_check(path: Path, force: bool) -> None:
+    from ._io import check_writable
+
+    check_writable(path, force=force)
+    if path.suffix.lower() != ".png":
+        raise PushforwardError(f"{path}: a grid is a PNG file; name it ….png")
 
 
 # ---------------------------------------------------------------------------------- transform

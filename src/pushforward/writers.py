@@ -36,7 +36,9 @@ def write_samples(
     With a ``schema`` whose columns are not all continuous, text and Parquet files hold the
     table's types: CSV writes integers as integers, categories as their labels and missing
     values as empty fields; Parquet keeps each column's dtype (``.npy`` keeps the float table,
-    categories as codes).
+    categories as codes). With a schema of images (``event_shape`` (C, H, W)), ``.npy`` holds
+    an (n, H, W) array for grey images, (n, H, W, C) for colour ones; the other formats one
+    row per image, channel first.
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -65,18 +67,30 @@ def write_samples(
     _io.check_space(path, n * len(columns) * MIN_BYTES[ext])
     with _io.atomic_path(path) as tmp:
         if ext == ".npy":
-            # header, then the rows chunk by chunk: memory stays one chunk whatever n is
-            header = {"descr": "<f8", "fortran_order": False, "shape": (n, len(columns))}
-            with open(tmp, "wb") as f:
-                np.lib.format.write_array_header_1_0(f, header)
-                for c in getattr(chunks, "raw", chunks):
-                    f.write(np.ascontiguousarray(c, dtype="<f8").tobytes())
+            _write_npy(getattr(chunks, "raw", chunks), tmp, n, len(columns),
+                       getattr(schema, "event_shape", None))
         elif ext == ".parquet":
             _write_parquet(chunks, tmp, columns)
         else:
             sep = "\t" if ext == ".tsv" else ","
             with open(tmp, "w", newline="") as f:
                 _write_text(chunks, f, columns, sep, header=ext != ".txt")
+
+
+def _write_npy(chunks, tmp: Path, n: int, d: int, event_shape) -> None:
+    """The header, then the rows chunk by chunk (memory stays one chunk whatever n is); rows
+    that are images (C, H, W) as an (n, H, W) array, or (n, H, W, C) with C > 1."""
+    image = event_shape is not None and len(event_shape) == 3
+    if image:
+        c, h, w = event_shape
+        shape = (n, h, w) if c == 1 else (n, h, w, c)
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape if image else (n, d)}
+    with open(tmp, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for chunk in chunks:
+            if image and c > 1:  # channels last, as image arrays usually are
+                chunk = np.asarray(chunk).reshape(len(chunk), c, h, w).transpose(0, 2, 3, 1)
+            f.write(np.ascontiguousarray(chunk, dtype="<f8").tobytes())
 
 
 class _Frames:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PushforwardError
+from . import images
 from .files import (
     ColumnsLike,
     check_array,
@@ -24,7 +25,6 @@ from .files import (
     select_columns,
     table_meta,
 )
-from . import images
 from .picture import PREFIX as IMAGE_PREFIX
 from .picture import load_picture
 from .source import Source
