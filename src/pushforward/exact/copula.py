@@ -13,6 +13,7 @@ from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
 from . import quantile as _quantile
+from .sketch import sketch_copula, use_sketch
 
 #: Smallest eigenvalue kept when a correlation matrix is singular (e.g. duplicated columns).
 MIN_EIGENVALUE = 1e-10
@@ -158,6 +159,11 @@ def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
     marginals keep at most ``knots`` points per column (None: every training value)."""
     schema = _icdf.check_pointwise("copula", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
+    if use_sketch(x):  # more rows on disk than are sorted in memory: one pass of sketches
+        m = sketch_copula(x, columns=source.columns, schema=schema, tails=tails, noise=noise,
+                          knots=knots, seed=seed)
+        m.seed = seed
+        return m
     m = GaussianCopula(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
                                                                   schema=schema)
     m.seed = seed

@@ -12,6 +12,7 @@ from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
+from .sketch import sketch_quantile_map, use_sketch
 
 TAILS = ("extrapolate", "clip")
 
@@ -86,6 +87,14 @@ def _fit_tail(top: np.ndarray) -> tuple[float, float]:
     if sigma_max <= 0:  # the fitted endpoint lies inside the data: fall back to exponential
         xi, sigma_max = 0.0, float(e.mean())
     return xi, float(sigma_max)
+
+
+def fit_tails(bottom: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) tails, (2, d) rows (ξ, σ), from each column's k + 1 smallest and largest
+    values (both sorted ascending; k = √m of m values)."""
+    lower = np.column_stack([_fit_tail(-bottom[::-1, j]) for j in range(bottom.shape[1])])
+    upper = np.column_stack([_fit_tail(top[:, j]) for j in range(top.shape[1])])
+    return lower.reshape(2, -1), upper.reshape(2, -1)
 
 
 def _excess(t: np.ndarray, xi: float) -> np.ndarray:
@@ -167,9 +176,7 @@ class QuantileMap(FittedMap):
         upper = np.zeros((2, q.shape[1]))
         if self.tails == "extrapolate":
             k = int(np.clip(round(np.sqrt(len(q))), 1, len(q) - 1))
-            for j in range(q.shape[1]):
-                upper[:, j] = _fit_tail(q[-k - 1:, j])
-                lower[:, j] = _fit_tail(-q[k::-1, j])
+            lower, upper = fit_tails(q[:k + 1], q[-k - 1:])
         self._init_map(method="quantile", noise=self.noise, latent_dim=q.shape[1],
                        dim=x.shape[1], columns=names,
                        settings={"tails": self.tails, "knots": self.knots}, codec=codec,
@@ -323,6 +330,11 @@ def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None
     most ``knots`` points per column (None: every training value)."""
     schema = _icdf.check_pointwise("quantile", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
+    if use_sketch(x):  # more rows on disk than are sorted in memory: one pass of sketches
+        m = sketch_quantile_map(x, columns=source.columns, schema=schema, tails=tails,
+                                noise=noise, knots=knots, seed=seed)
+        m.seed = seed
+        return m
     m = QuantileMap(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
                                                                schema=schema)
     m.seed = seed
