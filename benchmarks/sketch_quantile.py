@@ -6,7 +6,8 @@ Usage:
 
 Writes a (rows, 1) float32 file of gamma(2) values (and one of a t(3) column for heavy tails),
 fits the exact :class:`QuantileMap` on the rows in memory and the sketched map
-(:func:`pushforward.exact.sketch.sketch_quantile_map`, one pass over the memory-mapped file),
+(``pushforward.exact.sketch.sketched`` then ``quantile.from_sketches``, as ``fit`` does for a
+file of more than 2²⁴ rows: one pass over the memory-mapped file),
 and reports, at 10⁵ evenly spaced u in [10⁻⁶, 1 − 10⁻⁶], the rank error of the sketched map:
 |F̂(G_sketch(u)) − F̂(G_exact(u))| with F̂ the exact empirical CDF (mid-ranks), its maximum and
 mean, the largest value difference, and each fit's seconds.
@@ -33,7 +34,8 @@ def main() -> None:
     a = p.parse_args()
     from pushforward.data.schema import infer_schema
     from pushforward.exact import QuantileMap
-    from pushforward.exact.sketch import KLL_K, RANK_ERROR, sketch_quantile_map
+    from pushforward.exact.quantile import from_sketches
+    from pushforward.exact.sketch import KLL_K, RANK_ERROR, sketched
 
     rng = np.random.default_rng(0)
     for name, draw in (("gamma(2)", lambda n: rng.gamma(2.0, size=n)),
@@ -42,7 +44,9 @@ def main() -> None:
         data = np.load(a.path, mmap_mode="r")
         schema = infer_schema(np.asarray(data[:1000], dtype=float), ["x"])
         t = time.perf_counter()
-        sk = sketch_quantile_map(data, columns=["x"], schema=schema, seed=0)
+        codec, sketches = sketched(data, schema, tails="extrapolate", seed=0)
+        sk = from_sketches(sketches, codec, columns=["x"], schema=schema, tails="extrapolate",
+                           noise="normal", knots=None)
         t_sketch = time.perf_counter() - t
         x = np.asarray(data, dtype=np.float64)
         t = time.perf_counter()

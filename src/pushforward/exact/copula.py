@@ -13,7 +13,7 @@ from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
 from . import quantile as _quantile
-from .sketch import sketch_copula, use_sketch
+from . import sketch as _sketch
 
 #: Smallest eigenvalue kept when a correlation matrix is singular (e.g. duplicated columns).
 MIN_EIGENVALUE = 1e-10
@@ -159,14 +159,32 @@ def fit_copula(source, *, noise: str = "normal", latent_dim: int | None = None,
     marginals keep at most ``knots`` points per column (None: every training value)."""
     schema = _icdf.check_pointwise("copula", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    if use_sketch(x):  # more rows on disk than are sorted in memory: one pass of sketches
-        m = sketch_copula(x, columns=source.columns, schema=schema, tails=tails, noise=noise,
-                          knots=knots, seed=seed)
+    if _sketch.use_sketch(x):  # more rows on disk than are sorted in memory
+        m = _sketched_copula(x, columns=source.columns, schema=schema, tails=tails,
+                             noise=noise, knots=knots, seed=seed)
         m.seed = seed
         return m
     m = GaussianCopula(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
                                                                   schema=schema)
     m.seed = seed
+    return m
+
+
+def _sketched_copula(x, *, columns: list[str], schema: Schema, tails: str, noise: str,
+                     knots: int | None, seed: int | None) -> GaussianCopula:
+    """Sketched marginals (one pass), then the normal scores' correlation accumulated over the
+    chunks (one more pass): :mod:`pushforward.exact.sketch`."""
+    codec, sk = _sketch.sketched(x, schema, tails=tails, seed=seed)
+    d = len(sk.sketches)
+    marginals = _quantile.from_sketches(sk, None, columns=[f"w{j}" for j in range(d)],
+                                        schema=None, tails=tails, noise="normal", knots=knots)
+    corr = _sketch.correlation(x, codec, marginals._transform)
+    m = GaussianCopula(tails=tails, noise=noise, knots=marginals.knots)
+    m._init_map(method="copula", noise=noise, latent_dim=d, dim=len(columns),
+                columns=list(columns), settings={"tails": tails, "knots": marginals.knots},
+                codec=codec, schema=schema)
+    m._set_state(marginals, corr, np.linalg.cholesky(_positive_definite(corr)))
+    m.info["sketch"] = _sketch.sketch_info(sk.rows)
     return m
 
 

@@ -12,7 +12,7 @@ from ..data.schema import Schema, infer_schema
 from ..errors import PushforwardError
 from ..model import FittedMap
 from . import inverse_cdf as _icdf
-from .sketch import sketch_quantile_map, use_sketch
+from . import sketch as _sketch
 
 TAILS = ("extrapolate", "clip")
 
@@ -330,14 +330,32 @@ def fit_quantile(source, *, noise: str = "normal", latent_dim: int | None = None
     most ``knots`` points per column (None: every training value)."""
     schema = _icdf.check_pointwise("quantile", source, schema, latent_dim)
     x = source.training_sample(n_train, seed=seed)
-    if use_sketch(x):  # more rows on disk than are sorted in memory: one pass of sketches
-        m = sketch_quantile_map(x, columns=source.columns, schema=schema, tails=tails,
-                                noise=noise, knots=knots, seed=seed)
+    if _sketch.use_sketch(x):  # more rows on disk than are sorted in memory: one pass
+        codec, sk = _sketch.sketched(x, schema, tails=tails, seed=seed)
+        m = from_sketches(sk, codec, columns=source.columns, schema=schema, tails=tails,
+                          noise=noise, knots=knots)
         m.seed = seed
         return m
     m = QuantileMap(tails=tails, noise=noise, knots=knots).fit(x, columns=source.columns,
                                                                schema=schema)
     m.seed = seed
+    return m
+
+
+def from_sketches(sk, codec, *, columns: list[str], schema: Schema | None, tails: str,
+                  noise: str, knots: int | None) -> QuantileMap:
+    """The :class:`QuantileMap` of sketched columns (:mod:`pushforward.exact.sketch`): the exact
+    extremes and the sketch's quantiles as its knots, the tails fitted on the extremes."""
+    q, positions = _sketch.knot_table(sk, tails, knots)
+    d = q.shape[1]
+    lower, upper = (fit_tails(sk.bottom, sk.top) if tails == "extrapolate"
+                    else (np.zeros((2, d)), np.zeros((2, d))))
+    m = QuantileMap(tails=tails, noise=noise, knots=len(q))
+    m._init_map(method="quantile", noise=noise, latent_dim=d, dim=len(columns),
+                columns=list(columns), settings={"tails": tails, "knots": len(q)}, codec=codec,
+                schema=schema)
+    m._set_state(q, lower, upper, positions)
+    m.info["sketch"] = _sketch.sketch_info(sk.rows)
     return m
 
 

@@ -8,9 +8,13 @@ encoded column goes, chunk by chunk, into a KLL quantile sketch (Apache DataSket
 each end: there, and in the fitted tails beyond, it is the exact map) and ``knots`` points
 (default :data:`SKETCH_KNOTS`) evenly spaced between them, the sketch's quantiles, whose rank is
 within :data:`RANK_ERROR` of the exact one (KLL's bound, 99 % confidence; measured in
-docs/benchmarks.md). A copula's correlation of normal scores is then
-accumulated in one more pass over the chunks (sums of z and z zᵀ), the scores given by the
-sketched marginals.
+docs/benchmarks.md). A copula's correlation of normal scores is then accumulated in one more
+pass over the chunks (:func:`correlation`: sums of z and z zᵀ), the scores given by the
+sketched marginals. This module gives the parts (:func:`sketched`, :func:`knot_table`);
+``quantile.from_sketches`` and ``copula.fit_copula`` build the maps from them.
+
+KLL compacts at random and DataSketches seeds it from the system, not from the fit's seed:
+two sketched fits of the same file differ, within the rank error.
 
 References:
     Karnin, Lang & Liberty, "Optimal quantile approximation in streams", FOCS 2016 (KLL).
@@ -27,7 +31,7 @@ from ..data.rows import chunks, on_disk, sample_rows
 from ..errors import PushforwardError
 
 __all__ = ["SKETCH_ROWS", "KLL_K", "SKETCH_KNOTS", "RANK_ERROR", "use_sketch", "ColumnSketches",
-           "sketch_quantile_map", "sketch_copula"]
+           "sketched", "knot_table", "correlation", "sketch_info"]
 
 #: Training rows of a file on disk above which an exact map is fitted from sketches (2²⁴:
 #: sorting that many float64 values takes 134 MB a column, and a copy of the rows as much).
@@ -118,8 +122,9 @@ def _extreme(w: np.ndarray, keep: int, *, largest: bool) -> np.ndarray:
     return np.sort(w, axis=0)
 
 
-def _sketched(data: Any, schema, *, tails: str, seed: int | None):
-    """(codec, ColumnSketches) of a file's rows: the codec fitted on a random sample."""
+def sketched(data: Any, schema, *, tails: str, seed: int | None):
+    """(codec, ColumnSketches) of a file's rows in one pass: the codec (constant columns,
+    integers, categories) fitted on :data:`CODEC_ROWS` random rows."""
     sample = sample_rows(data, CODEC_ROWS, np.random.default_rng([seed or 0, 3]))
     codec = build_codec(schema, sample, standardize=False, clip=tails == "clip")
     core = codec.encode(sample[:2]).shape[1]
@@ -129,72 +134,35 @@ def _sketched(data: Any, schema, *, tails: str, seed: int | None):
     return codec, sk
 
 
-def sketch_quantile_map(data: Any, *, columns: list[str], schema, tails: str = "extrapolate",
-                        noise: str = "normal", knots: int | None = None,
-                        seed: int | None = None):
-    """A :class:`~pushforward.exact.quantile.QuantileMap` of ``data`` (rows on disk) from one
-    pass of sketches; ``knots`` points a column (default :data:`SKETCH_KNOTS`)."""
-    codec, sk = _sketched(data, schema, tails=tails, seed=seed)
-    return _quantile_map(sk, codec, columns=columns, schema=schema, tails=tails, noise=noise,
-                         knots=knots)
-
-
-def _quantile_map(sk: ColumnSketches, codec, *, columns, schema, tails, noise, knots):
-    """The map of the sketched columns: a knot at each kept extreme and ``knots`` (default
-    :data:`SKETCH_KNOTS`) evenly spaced between them."""
-    from .quantile import QuantileMap, fit_tails
-
+def knot_table(sk: ColumnSketches, tails: str, knots: int | None) -> tuple[np.ndarray, ...]:
+    """(values (K, d), positions (K,)) of the sketched map: a knot at each kept extreme and
+    ``knots`` (default :data:`SKETCH_KNOTS`) evenly spaced between them."""
     m, d, keep = sk.rows, len(sk.sketches), len(sk.bottom)
-    # every kept extreme a knot (the tails exactly as the exact map's), the body evenly spaced
     body = np.linspace(min(keep + 1, m), max(m - keep, 1), min(knots or SKETCH_KNOTS, m))
     index = np.unique(np.concatenate([np.arange(1, keep + 1), body,
                                       np.arange(m - keep + 1, m + 1)]).astype(np.float64))
-    coarse = (index - 1) / (m - 1) if tails == "clip" else index / (m + 1)
+    positions = (index - 1) / (m - 1) if tails == "clip" else index / (m + 1)
     q = np.column_stack([sk.values(index, j) for j in range(d)])
-    q = np.maximum.accumulate(q, axis=0)  # monotone where exact ends meet sketched values
-    lower, upper = (fit_tails(sk.bottom, sk.top) if tails == "extrapolate"
-                    else (np.zeros((2, d)), np.zeros((2, d))))
-    fitted = QuantileMap(tails=tails, noise=noise, knots=len(coarse))
-    fitted._init_map(method="quantile", noise=noise, latent_dim=d, dim=len(columns),
-                     columns=list(columns), settings={"tails": tails, "knots": len(coarse)},
-                     codec=codec, schema=schema)
-    fitted._set_state(q, lower, upper, coarse)
-    fitted.info["sketch"] = sketch_info(m)
-    return fitted
+    return np.maximum.accumulate(q, axis=0), positions  # monotone where the parts meet
+
+
+def correlation(data: Any, codec, scores) -> np.ndarray:
+    """The correlation matrix of ``scores(codec.encode(rows))`` accumulated over the chunks of
+    ``data`` in one pass (Σz, Σzzᵀ, count)."""
+    total, cross, n = 0.0, 0.0, 0
+    for piece in chunks(data):
+        z = scores(codec.encode(np.asarray(piece, dtype=np.float64)))
+        total = total + z.sum(axis=0)
+        cross = cross + z.T @ z
+        n += len(z)
+    cov = cross / n - np.outer(total / n, total / n)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    np.fill_diagonal(corr, 1.0)
+    return corr
 
 
 def sketch_info(m: int) -> dict[str, Any]:
     """What a sketched model records: the library, k, its rank error, the rows seen."""
     return {"library": "datasketches KLL", "k": KLL_K, "rank_error": RANK_ERROR, "rows": int(m),
             "exact_tail_rows": tail_rows(m)}
-
-
-def sketch_copula(data: Any, *, columns: list[str], schema, tails: str = "extrapolate",
-                  noise: str = "normal", knots: int | None = None, seed: int | None = None):
-    """A :class:`~pushforward.exact.copula.GaussianCopula` of ``data`` (rows on disk): sketched
-    marginals, then the normal scores' correlation accumulated over the chunks in one pass."""
-    from .copula import GaussianCopula, _positive_definite
-
-    codec, sk = _sketched(data, schema, tails=tails, seed=seed)
-    marginals = _quantile_map(sk, None, columns=[f"w{j}" for j in range(len(sk.sketches))],
-                              schema=None, tails=tails, noise="normal", knots=knots)
-    d = len(sk.sketches)
-    total, cross, n = np.zeros(d), np.zeros((d, d)), 0
-    for piece in chunks(data):
-        z = marginals._transform(codec.encode(np.asarray(piece, dtype=np.float64)))
-        total += z.sum(axis=0)
-        cross += z.T @ z
-        n += len(z)
-    cov = cross / n - np.outer(total / n, total / n)
-    sd = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(sd, sd)
-    np.fill_diagonal(corr, 1.0)
-    fitted = GaussianCopula(tails=tails, noise=noise, knots=marginals.settings["knots"])
-    fitted._init_map(method="copula", noise=noise, latent_dim=d, dim=len(columns),
-                     columns=list(columns), settings={"tails": tails,
-                                                      "knots": marginals.settings["knots"]},
-                     codec=codec, schema=schema)
-    fitted._set_state(marginals, corr, np.linalg.cholesky(_positive_definite(corr)))
-    fitted.info["sketch"] = sketch_info(sk.rows)
-    return fitted
-
