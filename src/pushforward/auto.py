@@ -21,7 +21,8 @@ so a run continued after a first rung is not the run a longer budget makes, and 
 a CPU two learned candidates get one rung each; an even split over at most two candidates, and
 no learned rung at all where the cheap winner is at the floor, spends the budget where it can
 change the choice. Candidates within the noise of each other are told apart by held-out
-log-likelihood when all of them have a density, else by a classifier two-sample test (C2ST).
+log-likelihood when all of them have a density, else by a classifier two-sample test (C2ST)
+when its accuracies differ beyond their own noise.
 """
 
 from __future__ import annotations
@@ -410,22 +411,29 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
 
 
 def _pick(rows: list[dict], fitted: dict[str, FittedMap], scorer: _Scorer) -> dict | None:
-    """The best scored row; rows within the floor's noise of it are told apart by held-out
-    log-likelihood when each has a density, else by C2ST (accuracy nearest 0.5)."""
+    """The row with the lowest score, unless a row within the floor's noise of it is better by
+    a figure that tells them apart: the held-out log-likelihood when each has a density (the
+    highest), else C2ST (the accuracy nearest 0.5, when nearer by more than twice the test's
+    binomial standard deviation: on two samples of ``n`` points the accuracy of a classifier
+    that cannot tell them apart has sd 0.5/√n)."""
     scored = [r for r in rows if "score" in r]
     if not scored:
         return None
-    low = min(r["score"] for r in scored)
-    tied = [r for r in scored if r["score"] - low <= NOISE_MULTIPLE * scorer.noise]
+    best = min(scored, key=lambda r: r["score"])
+    tied = [r for r in scored if r["score"] - best["score"] <= NOISE_MULTIPLE * scorer.noise]
     if len(tied) == 1:
-        return tied[0]
+        return best
     for r in tied:
         r["log_lik"] = scorer.log_lik(fitted[r["method"]])
     if all(r["log_lik"] is not None for r in tied):
         return max(tied, key=lambda r: r["log_lik"])
     for r in tied:
         r["c2st"] = scorer.c2st(fitted[r["method"]])
-    return min(tied, key=lambda r: abs(r["c2st"] - 0.5))
+    top = min(tied, key=lambda r: abs(r["c2st"] - 0.5))
+    sd = 0.5 / math.sqrt(scorer.n)
+    if abs(best["c2st"] - 0.5) - abs(top["c2st"] - 0.5) > NOISE_MULTIPLE * sd:
+        return top
+    return best
 
 
 #: The options ``pushforward.fit`` passes on to the race (declared: the method table reads them).

@@ -76,7 +76,8 @@ class TrainConfig:
             :mod:`pushforward.train`).
         ema: decay of the exponential moving average of the weights used for sampling.
         checkpoint_every: seconds between checkpoints.
-        threads: torch CPU threads (None: torch's default).
+        threads: torch CPU threads (None: torch's default, or 1 when the machine's load
+            average already fills every core: :func:`_saturated`).
         device: ``cpu``, ``cuda`` or ``auto`` (the default: CUDA when torch sees a GPU, else
             the CPU). Data, noise and batches are made on the device; nothing per step is
             copied from the host.
@@ -443,6 +444,20 @@ def _codec(source: Source, schema: Schema, train_data: np.ndarray | None, seed: 
     return build_codec(schema, ref, standardize=True)
 
 
+def _saturated() -> bool:
+    """True when the machine's 1-minute load average already fills every core.
+
+    There, torch's intra-op threads wait on each other: on 2 cores at load 7.6, a spline flow
+    reached 6 steps in 30 s with 2 threads and 549 with 1 (its closing check: 19.8 s against
+    7.3 s), and the zoo benchmark measured 27 ms against 790 ms a step. So a run that was not
+    given ``threads`` takes one thread then; an idle machine keeps torch's default.
+    """
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:  # no load average on this platform
+        return False
+
+
 def fit_learned(
     source: Source,
     objective: Objective,
@@ -490,6 +505,8 @@ def fit_learned(
     if config.steps is None and config.time_budget is None:
         config = config.replace(time_budget=DEFAULT_TIME_BUDGET)
     threads = torch.get_num_threads()
+    if config.threads is None and device.type == "cpu" and _saturated():
+        config = config.replace(threads=1)  # recorded in the model's settings
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
@@ -599,19 +616,23 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
 
 
 def _sampling_seconds(cls: type[LearnedMap], net: nn.Module, spec: dict, settings: dict,
-                      latent_dim: int, held: int, probe_rows: int = 256) -> float:
+                      latent_dim: int, held: int) -> float:
     """Seconds the closing check will spend drawing from the map: 6 samples (5 for the energy
-    distance, 1 for C2ST) of up to ``CLOSING_N`` rows, timed on ``probe_rows`` rows pushed
-    through a copy of the untrained network (a flow integrates its ODE: the costly case,
-    measured 12.8 s of a 30 s budget on two busy cores)."""
+    distance, 1 for C2ST) of up to ``CLOSING_N`` rows, timed on one such sample pushed through
+    a copy of the untrained network (a flow integrates its ODE: the costly case, measured
+    12.8 s of a 30 s budget on two busy cores). A first call on a few rows is not timed: it
+    pays one-off set-up (a spline flow's first inverse took 1.7 s on a busy machine, a warm
+    one 0.15 s), which scaled up to the check once ate a 30 s budget (80 s reserved, 2 steps)."""
     from .evaluation.verdict import CLOSING_N
 
     probe = cls(copy.deepcopy(net), spec)
     probe.settings = settings
-    z = np.random.default_rng(0).standard_normal((probe_rows, latent_dim))
+    rng = np.random.default_rng(0)
+    probe._inverse(rng.standard_normal((8, latent_dim)))
+    z = rng.standard_normal((max(min(held, CLOSING_N), 1), latent_dim))
     t = time.perf_counter()
     probe._inverse(z)
-    return (time.perf_counter() - t) * 6 * min(held, CLOSING_N) / probe_rows
+    return (time.perf_counter() - t) * 6
 
 
 def _continue_model(folder: Path, net: nn.Module) -> tuple[tuple[int, float], dict]:
