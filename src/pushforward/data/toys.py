@@ -174,7 +174,8 @@ def checkerboard(n: int, rng: np.random.Generator) -> np.ndarray:
 @TARGETS.register("digits", "scikit-learn's 8×8 handwritten digits: 1797 images, 64 pixels 0..16"
                   " [scikit-learn]")
 def digits() -> Source:
-    """scikit-learn's digits (shipped with it, nothing downloaded): a finite (1797, 64) source.
+    """scikit-learn's digits (shipped with it, nothing downloaded): a finite (1797, 64) source,
+    its labels 0 … 9 in ``meta["labels"]`` (for the class histogram of evaluation, not modelled).
 
     Example:
         >>> d = TARGETS.get("digits")()
@@ -183,6 +184,9 @@ def digits() -> Source:
     """
     from sklearn.datasets import load_digits
 
-    data = np.ascontiguousarray(load_digits().data, dtype=np.float64)
+    bunch = load_digits()
+    data = np.ascontiguousarray(bunch.data, dtype=np.float64)
+    # the labels are kept aside (never modelled): evaluation's class histogram reads them
     return Source(name="digits", columns=[f"px{i}" for i in range(64)], data=data,
-                  spec="digits", meta={"family": "scikit-learn", "image_shape": [8, 8]})
+                  spec="digits", meta={"family": "scikit-learn", "image_shape": [8, 8],
+                                       "labels": bunch.target.tolist()})

@@ -44,7 +44,7 @@ import numpy as np
 from ..data import Source, load_source
 from ..data.codec import Compose, Standardize
 from ..data.rows import on_disk, sample_rows
-from ..data.split import find_rows
+from ..data.split import find_rows, find_split
 from ..data.table import align
 from ..data.toys import MODES
 from ..errors import PushforwardError
@@ -53,6 +53,7 @@ from ..model import FittedMap
 from . import METRICS
 from ._arrays import as_array, with_gaps
 from .c2st import c2st
+from .images import image_figures
 from .likelihood import held_out_log_likelihood
 from .memorisation import COPYING, dcr
 from .tables import categorical_mask, category_codes, is_table, table_figures
@@ -130,6 +131,8 @@ class Evaluation:
             (its own training rows) or ``"unknown"`` (see :data:`REFERENCES`).
         tabular: a table's per-column and per-pair figures
             (:class:`~pushforward.evaluation.tables.TableFigures`), or None.
+        images: an image model's figures (:class:`~pushforward.evaluation.images.
+            ImageFigures`: feature Fréchet distance, class histogram, memorisation), or None.
     """
 
     rows: list[Row]
@@ -141,6 +144,7 @@ class Evaluation:
     seconds: float = 0.0
     reference: str = "held-out"
     tabular: Any = None
+    images: Any = None
 
     def __getitem__(self, key: str) -> Row:
         for r in self.rows:
@@ -199,7 +203,8 @@ class Evaluation:
                 "method": self.method, "rows": [r.as_dict() for r in self.rows],
                 "notes": list(self.notes), "skipped": dict(self.skipped),
                 "seconds": round(self.seconds, 3),
-                "table": _finite(self.tabular.as_dict()) if self.tabular is not None else None}
+                "table": _finite(self.tabular.as_dict()) if self.tabular is not None else None,
+                "images": _finite(self.images.as_dict()) if self.images is not None else None}
 
     def table(self):
         """A rich Table: figure, model, floor, ratio, verdict and note, captioned by the verdict."""
@@ -488,17 +493,76 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         tabular = table_figures(gen(0), plan.test, [plan.real(j) for j in range(
             min(TABLE_FLOORS, repeats))], schema, train=plan.train, held=plan.held, seed=seed)
         rows += _table_rows(tabular)
-    if tabular is not None and tabular.dcr is not None:
-        rows.append(_dcr_row(tabular.dcr["generated"], tabular.dcr["held_out"],
-                             tabular.dcr["n"], "encoded table: categories one-hot"))
-    elif plan.train is not None and plan.held is not None:
-        d = dcr(z(gen(0)), z(plan.train), z(plan.held), seed=seed)
-        rows.append(_dcr_row(d.generated, d.held_out, d.n))
+    pictures = _pictures(model, source, plan, gen, seed) if metrics is None else None
+    rows += _image_rows(pictures) if pictures is not None else []
+    rows += _dcr_rows(plan, pictures, tabular,
+                      lambda: dcr(z(gen(0)), z(plan.train), z(plan.held), seed=seed))
     skipped = dict(plan.skipped)
     if source.dim == 1 and source.dist is None:
         skipped["exact_map"] = "no exact distribution known (the data are samples)"
     return Evaluation(rows, k, source.name, model.method, plan.notes, skipped,
-                      time.perf_counter() - start, plan.reference, tabular)
+                      time.perf_counter() - start, plan.reference, tabular, pictures)
+
+
+def _dcr_rows(plan: _Plan, pictures, tabular, standardised) -> list[Row]:
+    """The memorisation row: in pixel units for images, on the encoded table for tables,
+    else on standardised columns (``standardised()``); none without known training rows."""
+    if pictures is not None and plan.held is not None:
+        m = pictures.memorisation
+        return [_dcr_row(m["generated"], m["held_out"], m["n"], "pixel units")]
+    if tabular is not None and tabular.dcr is not None:
+        return [_dcr_row(tabular.dcr["generated"], tabular.dcr["held_out"], tabular.dcr["n"],
+                         "encoded table: categories one-hot")]
+    if plan.train is not None and plan.held is not None:
+        d = standardised()
+        return [_dcr_row(d.generated, d.held_out, d.n)]
+    return []
+
+
+def _pictures(model: FittedMap, source: Source, plan: _Plan, gen, seed: int):
+    """An image model's figures (:func:`~pushforward.evaluation.images.image_figures`), or
+    None for other data or without known training rows."""
+    schema = getattr(model, "schema", None)
+    if schema is None or not schema.images or plan.train is None:
+        return None
+    return image_figures(gen(0), plan.test, plan.real(0), plan.train, plan.held,
+                         shape=tuple(schema.event_shape), seed=seed,
+                         labels=_train_labels(model, source, len(plan.train)))
+
+
+def _train_labels(model: FittedMap, source: Source, n_train: int) -> np.ndarray | None:
+    """The classes of the model's training rows (``source.meta["labels"]``, one per row of
+    the data, taken through the model's split record), or None."""
+    labels = (source.meta or {}).get("labels")
+    if labels is None or source.data is None or len(labels) != len(source.data):
+        return None
+    found = find_split((model.info or {}).get("split"), source.data)
+    if found is None or len(found[0]) != n_train:
+        return None
+    return np.asarray(labels)[found[0]]
+
+
+def _image_rows(f) -> list[Row]:
+    """The image figures beside their floors (shown, not voting: no exact test)."""
+    task = ("classes" if f.task == "labels" else "flips (4 kinds; the data have no labels)")
+    rows = [Row("fid", "Fréchet distance (classifier features)", f.fid, f.fid_floor, None,
+                "shown only", f"32 features of an MLP trained to tell the training images' "
+                f"{task}", "lower", votes=False)]
+    if f.classes is not None:
+        ratios = f.share_ratios
+        worst = int(np.argmax(np.abs(np.log(np.maximum(ratios, 1e-12)))))
+        ok = bool(((ratios >= 0.5) & (ratios <= 2.0)).all())
+        rows.append(Row("classes", "class histogram (TV)", f.tv(), f.tv("floor"), None,
+                        "every class 0.5–2×" if ok else "a class off 0.5–2×",
+                        f"shares vs held-out images' under one classifier; worst: class "
+                        f"{f.classes[worst]} {f.generated[worst]:.3f} vs {f.real[worst]:.3f}",
+                        "lower", {"ratios": ratios.tolist()}, votes=False))
+    m = f.memorisation
+    rows.append(Row("near_copies", "near-copies of training images", m["near_copies"] / m["n"],
+                    0.01, None, "shown only", f"{m['near_copies']} of {m['n']} nearer a training"
+                    f" image than 99 % of held-out images; {m['exact_copies']} exact copies",
+                    "lower", votes=False))
+    return rows
 
 
 #: Real blocks whose figures make a table figure's floor (their mean).
