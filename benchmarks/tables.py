@@ -30,8 +30,8 @@ time budget), and pushforward's ``auto``, ``copula`` and two learned methods (``
 Figures (pushforward.evaluation.tables; the test rows are the reference, and the floor is a
 block of training rows of the same size scored the same way): C2ST (gradient boosting,
 categories native; the mean of 5 splits), Column Shapes and Column Pair Trends as SDMetrics
-defines them, DCR ratio on the encoded table and the share of exact copies of training rows; type fidelity per column
-(dtype equal, categories ⊆ training, integers integral, missing share within ±2 points of the
+defines them, DCR ratio on the encoded table and the share of exact copies of training rows;
+type fidelity per column (dtype equal, categories ⊆ training, integers integral, missing share within ±2 points of the
 training rows'). Fit and sample seconds, and the machine's load.
 """
 
