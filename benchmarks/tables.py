@@ -31,8 +31,8 @@ Figures (pushforward.evaluation.tables; the test rows are the reference, and the
 block of training rows of the same size scored the same way): C2ST (gradient boosting,
 categories native; the mean of 5 splits), Column Shapes and Column Pair Trends as SDMetrics
 defines them, DCR ratio on the encoded table and the share of exact copies of training rows;
-type fidelity per column (dtype equal, categories ⊆ training, integers integral, missing share within ±2 points of the
-training rows'). Fit and sample seconds, and the machine's load.
+type fidelity per column (dtype equal, categories ⊆ training, integers integral, missing
+share within ±2 points of the training rows'). Fit and sample seconds, and the machine's load.
 """
 
 from __future__ import annotations
