@@ -127,7 +127,18 @@ def fit_sdv(method: str, train: pd.DataFrame, budget: float, seed: int):
     from sdv.metadata import Metadata
     from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
-    metadata = Metadata.detect_from_dataframes({"t": train})
+    # SDV's detection took diabetes' bmi_band (four words) for an ID and generated random
+    # strings: the columns pushforward reads as categories are declared categorical, so both
+    # sides model the same kinds. CTGAN and TVAE refuse pandas 'category' columns: they get
+    # them as strings, and their samples are cast back (what a user would do).
+    cats = [c for c in train.columns if not pd.api.types.is_numeric_dtype(train[c].dtype)
+            or pd.api.types.is_bool_dtype(train[c].dtype)]
+    dtypes = {c: train[c].dtype for c in train.columns}
+    plain = train.astype({c: object for c in train.columns
+                          if isinstance(dtypes[c], pd.CategoricalDtype)})
+    metadata = Metadata.detect_from_dataframes({"t": plain})
+    for c in cats:
+        metadata.update_column(c, table_name="t", sdtype="categorical")
     kind = {"sdv-gaussiancopula": GaussianCopulaSynthesizer, "sdv-ctgan": CTGANSynthesizer,
             "sdv-tvae": TVAESynthesizer}[method]
     torch.manual_seed(seed)
@@ -135,15 +146,17 @@ def fit_sdv(method: str, train: pd.DataFrame, budget: float, seed: int):
         synth = kind(metadata)
     else:  # no time budget: size the epochs from a 2-epoch probe
         start = time.perf_counter()
-        kind(metadata, epochs=2, enable_gpu=False).fit({"t": train})
+        kind(metadata, epochs=2, enable_gpu=False).fit({"t": plain})
         per_epoch = (time.perf_counter() - start) / 2
         epochs = int(np.clip(0.9 * budget / per_epoch, 1, 300))
         synth = kind(metadata, epochs=epochs, enable_gpu=False)
-    synth.fit({"t": train})  # SDV 2.0 takes {table name: frame}, single tables too
+    synth.fit({"t": plain})  # SDV 2.0 takes {table name: frame}, single tables too
 
     def sample(n: int, s: int) -> pd.DataFrame:
         out = synth.sample(n)
-        return next(iter(out.values())) if isinstance(out, dict) else out
+        out = next(iter(out.values())) if isinstance(out, dict) else out
+        return out.astype({c: t for c, t in dtypes.items()
+                           if isinstance(t, pd.CategoricalDtype)})
 
     return sample, synth
 

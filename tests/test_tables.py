@@ -227,3 +227,34 @@ def test_discrete_models_a_numeric_column_as_categories_and_writes_numbers(tmp_p
     r = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m2"), "--discrete",
                             "count", "--integer", "count"])
     fails_with(r, "'count'", "discrete", "integer")
+
+
+def test_learned_maps_decode_the_training_missing_and_category_shares():
+    # a briefly trained flow gives blurred indicators and one-hot blocks: the decoding cuts
+    # are calibrated on its own outputs, so the shares come out as in the training rows
+    real = mixed(1500)
+    rng = np.random.default_rng(4)
+    real.loc[rng.random(len(real)) < 0.08, "x"] = np.nan
+    real.loc[rng.random(len(real)) < 0.05, "sp"] = None
+    m = pushforward.fit(real, method="ot-flow-matching", steps=40, seed=0, holdout=0)
+    fake = m.sample(6000, seed=2)
+    gap = (fake.isna().mean() - real.isna().mean()).abs()
+    assert (gap < 0.02).all(), gap
+    share = fake["sp"].value_counts(normalize=True)
+    want = real["sp"].value_counts(normalize=True)
+    assert 0.5 * np.abs(share.reindex(want.index, fill_value=0) - want).sum() < 0.03
+    onehot = next(p for p in m.codec_.parts if p.name == "onehot")
+    missing = next(p for p in m.codec_.parts if p.name == "missing")
+    assert np.abs(onehot.offset_).max() > 0 and not np.allclose(missing.cut_, 0.5)
+
+
+def test_a_model_file_without_calibration_decodes_with_the_plain_cuts():
+    from pushforward.data.codec import Missing, OneHot, codec_from_state
+
+    x = np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 3.0]])
+    miss = Missing([1]).fit(x)
+    old = {"pool": miss.state_dict()["pool"]}  # written before the cut was saved
+    assert codec_from_state(miss.config(), old).cut_.tolist() == [0.5]
+    hot = OneHot([0], [[0.0, 1.0, 2.0]]).fit(x[:, :1])
+    state = {k: v for k, v in hot.state_dict().items() if k != "offset"}
+    assert codec_from_state(hot.config(), state).offset_.tolist() == [0.0, 0.0, 0.0]

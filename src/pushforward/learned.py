@@ -600,6 +600,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
                      columns=source.columns, seed=seed, settings=settings, codec=codec,
                      schema=schema)
+    fitted.calibrate_decoding()  # missing and category shares as in the training rows
     fitted.history = _history_summary(result.history)
     if earlier:  # a run extended from its model file: its curves go on from the earlier ones
         fitted.history = {k: list(earlier.get(k, [])) + v for k, v in fitted.history.items()}

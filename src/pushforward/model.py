@@ -145,6 +145,22 @@ class FittedMap:
     def core_dim(self) -> int:
         return self.codec_.out_dim
 
+    #: Rows a learned or mixture map draws to calibrate its decoding (:meth:`calibrate_decoding`).
+    CALIBRATION_ROWS = 8192
+
+    def calibrate_decoding(self) -> None:
+        """Set the codec's decoding cuts from the map's own outputs: the missing indicators'
+        cuts and the categories' argmax offsets, so that decoded missing shares and category
+        shares are the training rows' (:meth:`pushforward.data.codec.Compose.calibrate`).
+        Maps whose core outputs are smooth call it at the end of ``fit`` (learned maps,
+        ``gmm``, ``kde``); exact maps give back 0/1 indicators and training codes as they are.
+        """
+        if isinstance(self.codec_, Compose) and any(hasattr(p, "calibrate")
+                                                    for p in self.codec_.parts):
+            seed = np.random.SeedSequence([self.seed or 0, 104_729]).generate_state(1)[0]
+            z = self.noise_.sample(self.CALIBRATION_ROWS, self.latent_dim, seed=int(seed))
+            self.codec_.calibrate(self._inverse(z))
+
     # ------------------------------------------------------------------ the map
     @property
     def noise_(self) -> Noise:

@@ -150,6 +150,7 @@ class GaussianMixtureMap(_mixture.MixtureMap):
                        settings={"components": k, "max_components": int(self.max_components),
                                  "selection": table})
         self._set_state(gm.weights_, gm.means_, gm.covariances_)
+        self.calibrate_decoding()
         return self
 
     def _set_state(self, weights: np.ndarray, means: np.ndarray, cov: np.ndarray) -> None:

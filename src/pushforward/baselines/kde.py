@@ -131,6 +131,7 @@ class KernelDensityMap(_mixture.MixtureMap):
                        dim=x.shape[1], columns=names, seed=seed, codec=codec, schema=schema,
                        settings={"bandwidth": h, "points": len(data), **record})
         self._set_state(data, h)
+        self.calibrate_decoding()
         return self
 
     def _set_state(self, points: np.ndarray, bandwidth: float) -> None:
