@@ -35,7 +35,7 @@ from ._limits import (
 from ._random import SeedLike
 from .data.codec import Codec, Compose, build_codec
 from .data.noise import get_noise
-from .data.rows import on_disk, release, sample_rows, take
+from .data.rows import PoolBatches, on_disk, random_access, release, sample_rows, take
 from .data.schema import Schema, infer_schema
 from .data.source import Source
 from .data.split import split_source
@@ -430,6 +430,12 @@ def _critic_from_file(meta: dict[str, Any], tensors: dict[str, np.ndarray],
     return critic.to(dtype).eval().requires_grad_(False), spec
 
 
+def _group_rows(x) -> int:
+    """Rows of a Parquet file's typical row group (at least 2¹⁶): a pool piece reads one."""
+    base = getattr(x, "base", x)
+    return max(1 << 16, int(np.median(np.diff(base.starts))))
+
+
 def _codec(source: Source, schema: Schema, train_data: np.ndarray | None, seed: int) -> Codec:
     """The codec fitted on the training split (on 20,000 fresh draws for a sampler).
 
@@ -551,7 +557,13 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
             return torch.rand(n, latent_dim, generator=rng, device=device, dtype=dtype)
         return torch.randn(n, latent_dim, generator=rng, device=device, dtype=dtype)
 
-    if on_disk(train_data):  # a file on disk (or its training blocks): each batch read from it
+    if on_disk(train_data) and not random_access(train_data):  # Parquet: a pool of row groups
+        pool = PoolBatches(train_data, seed=seed + strategy.rank,
+                           piece=_group_rows(train_data))
+
+        def batch(n: int, rng: torch.Generator) -> torch.Tensor:
+            return to_t(pool(n))
+    elif on_disk(train_data):  # a file on disk (or its training blocks): each batch read from it
         def batch(n: int, rng: torch.Generator) -> torch.Tensor:
             rows = torch.randint(len(train_data), (n,), generator=rng, device=device)
             return to_t(take(train_data, rows.cpu().numpy()))

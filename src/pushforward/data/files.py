@@ -25,6 +25,8 @@ import numpy as np
 
 from .._limits import MAX_COLUMNS, MAX_MAGNITUDE
 from ..errors import PushforwardError
+from .convert import converted_csv
+from .parquet import ParquetRows, stream_parquet
 from .source import Source
 from .table import read_frame
 
@@ -246,8 +248,10 @@ SCAN_ROWS = 1 << 20
 
 
 def _on_disk(values: np.ndarray) -> bool:
-    """A memory-mapped float array, kept as it is (in its own float dtype)."""
-    return isinstance(values, np.memmap) and values.dtype in (np.float32, np.float64)
+    """A memory-mapped float array, kept as it is (in its own float dtype), or a Parquet file
+    read by row group."""
+    return isinstance(values, ParquetRows) or (
+        isinstance(values, np.memmap) and values.dtype in (np.float32, np.float64))
 
 
 def _scan(values: np.ndarray) -> tuple[int | None, np.ndarray]:
@@ -423,6 +427,11 @@ def _read_text(path: Path, where: str, columns: ColumnsLike, dropna: bool,
         names = [c.strip() or f"unnamed{j}" for j, c in enumerate(first)] if header else (
             default_names(len(first)))
         pick = select_columns(names, columns, where)
+        copy = None if categorical else converted_csv(
+            path, None if sep == _WHITESPACE else sep, header, names)
+        if copy is not None:  # a large numeric file: its Parquet copy, read by row group
+            data, chosen, meta = _read_parquet(copy, where, columns, dropna)
+            return data, chosen, {**meta, "converted": str(copy)}
         # No usecols: with it pandas silently ignores extra fields on a malformed row.
         frame = pd.read_csv(path, header=0 if header else None, **options)
     except pd.errors.ParserError as e:
@@ -552,11 +561,14 @@ def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool,
         if columns is None:
             check_width(len(names), where)
         pick = select_columns(names, columns, where)
-        frame = pq.read_table(path, columns=[names[j] for j in pick]).to_pandas()
+        chosen = [names[j] for j in pick]
+        streamed = None if categorical or dropna else stream_parquet(path, chosen)
+        if streamed is not None:  # large and numeric: read by row group as it is used
+            return _streamed_parquet(streamed, where)
+        frame = pq.read_table(path, columns=chosen).to_pandas()
     except (pa.ArrowException, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise PushforwardError(f"{where}: not a readable Parquet file ({first})") from None
-    chosen = [names[j] for j in pick]
     if len(frame) == 0:
         raise PushforwardError(f"{where}: no data rows")
     locate: Locate = lambda i: f"row index {i}"  # noqa: E731
@@ -566,3 +578,16 @@ def _read_parquet(path: Path, where: str, columns: ColumnsLike, dropna: bool,
     meta = dict(file=where, format="parquet", rows=len(data), dropped_rows=dropped,
                 **table_meta(table))
     return data, table.names, meta
+
+
+def _streamed_parquet(values: ParquetRows, where: str):
+    """A large numeric Parquet file checked group by group and kept on disk (finite values);
+    with gaps or infinities it is read whole, as any file (check_values)."""
+    names = list(values.columns)
+    locate: Locate = lambda i: f"row index {i}"  # noqa: E731
+    data, dropped = check_values(values, names, where, locate)
+    schema = values._file.schema_arrow
+    dtypes = {n: np.dtype(schema.field(n).type.to_pandas_dtype()).name for n in names}
+    meta = dict(file=where, format="parquet", rows=len(data), dropped_rows=dropped,
+                categories={}, dtypes=dtypes, row_groups=values.groups)
+    return data, names, meta

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Rows", "on_disk", "chunks", "take", "sample_rows", "release"]
+__all__ = ["Rows", "on_disk", "random_access", "chunks", "take", "sample_rows", "release",
+           "PoolBatches"]
 
 #: Rows per piece when an array on disk is scanned (2 float32 columns: 8 MB a piece).
 SCAN_ROWS = 1 << 20
@@ -87,8 +88,18 @@ class Rows:
 
 
 def on_disk(x: Any) -> bool:
-    """Rows read from a file as they are used: a ``numpy.memmap`` or :class:`Rows` of one."""
-    return isinstance(x, (np.memmap, Rows))
+    """Rows read from a file as they are used: a ``numpy.memmap``, a Parquet file read by row
+    group (:class:`~pushforward.data.parquet.ParquetRows`) or :class:`Rows` of either."""
+    from .parquet import ParquetRows
+
+    return isinstance(x, (np.memmap, Rows, ParquetRows))
+
+
+def random_access(x: Any) -> bool:
+    """Whether any row of ``x`` is cheap to read (not a Parquet file read by row group)."""
+    from .parquet import ParquetRows
+
+    return not isinstance(x.base if isinstance(x, Rows) else x, ParquetRows)
 
 
 def chunks(x: Any, rows: int = SCAN_ROWS) -> Iterator[np.ndarray]:
@@ -187,3 +198,48 @@ def release(x: Any) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
     except (OSError, ValueError):  # closed, or refused: only memory is at stake
         pass
+
+
+class PoolBatches:
+    """Minibatches of rows without cheap random access (Parquet read by row group).
+
+    The rows are cut into pieces of ``piece`` consecutive rows, visited in a random order
+    (a new one each time all have been visited). A pool of about ``pool_rows`` rows, whole
+    pieces, is held in memory; each batch is drawn uniformly from the pool, and after every
+    ``piece`` rows drawn (each row drawn about once) the oldest piece makes way for the next.
+    So every row is in the pool during each pass, and a batch's rows come from the pieces in
+    the pool, not from the whole file at once (a shuffle buffer).
+
+    Example:
+        >>> x = np.arange(1000.0)[:, None]
+        >>> draw = PoolBatches(x, seed=0, piece=100, pool_rows=300)
+        >>> draw(50).shape, len(draw.pool)
+        ((50, 1), 300)
+    """
+
+    def __init__(self, x: Any, *, seed: int, piece: int = 1 << 16, pool_rows: int = 1 << 20):
+        self.x, self.rng = x, np.random.default_rng(np.random.SeedSequence([int(seed), 15]))
+        self.piece = max(1, min(int(piece), len(x)))
+        self.n_pieces = -(-len(x) // self.piece)
+        self.order, self.next = self.rng.permutation(self.n_pieces), 0
+        self.visited: list[int] = []  # pieces read, in order (what a run has seen)
+        slots = max(1, min(int(pool_rows) // self.piece, self.n_pieces))
+        self.pieces = [self._read() for _ in range(slots)]
+        self.pool = np.concatenate(self.pieces)
+        self.drawn = 0
+
+    def _read(self) -> np.ndarray:
+        if self.next == self.n_pieces:  # every piece seen: a new order
+            self.order, self.next = self.rng.permutation(self.n_pieces), 0
+        k = int(self.order[self.next])
+        self.next += 1
+        self.visited.append(k)
+        return np.asarray(self.x[k * self.piece: (k + 1) * self.piece])
+
+    def __call__(self, n: int) -> np.ndarray:
+        self.drawn += n
+        if self.drawn >= self.piece and len(self.pieces) < self.n_pieces:
+            self.pieces = [*self.pieces[1:], self._read()]  # the oldest piece makes way
+            self.pool = np.concatenate(self.pieces)
+            self.drawn = 0
+        return self.pool[self.rng.integers(0, len(self.pool), n)]

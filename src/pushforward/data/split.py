@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PushforwardError
-from .rows import Rows
+from .rows import Rows, on_disk
 from .source import Source
 
 __all__ = ["RULE", "BLOCK_RULE", "DEFAULT_SHARE", "holdout_split", "held_blocks",
@@ -113,8 +113,9 @@ def _block_parts(data, held: np.ndarray, block: int) -> tuple[Rows, Rows]:
 
 
 def by_blocks(data) -> bool:
-    """Whether ``data`` is split by blocks: a memory-mapped file of many rows."""
-    return isinstance(data, np.memmap) and len(data) > BLOCK_SPLIT_ROWS
+    """Whether ``data`` is split by blocks: a file on disk of many rows (memory-mapped, or
+    Parquet read by row group)."""
+    return on_disk(data) and not isinstance(data, Rows) and len(data) > BLOCK_SPLIT_ROWS
 
 
 def fingerprint(a: np.ndarray) -> str:
@@ -124,8 +125,9 @@ def fingerprint(a: np.ndarray) -> str:
         >>> fingerprint(np.zeros((2, 2))) == fingerprint(np.zeros((2, 2)))
         True
     """
-    a = np.asanyarray(a)
-    a = a.reshape(1) if a.ndim == 0 else a  # as numpy.ascontiguousarray has it
+    if not on_disk(a):  # a file read as it is used stays so
+        a = np.asanyarray(a)
+        a = a.reshape(1) if a.ndim == 0 else a  # as numpy.ascontiguousarray has it
     h = hashlib.blake2b(digest_size=8)
     h.update(str((a.dtype.str, a.shape)).encode())
     step = max(1, (1 << 23) // max(1, a[:1].nbytes))  # ~8 MB at a time: a file on disk
