@@ -74,3 +74,26 @@ def test_evaluate_shows_the_image_figures_of_a_digits_model():
     assert abs(sum(f.generated) - 1) < 1e-9 and min(f.real) > 0.05  # every digit held out
     assert e["dcr"].note.endswith("pixel units") and 0.8 < e["dcr"].ratio < 3
     assert e.as_dict()["images"]["share_ratios"] is not None
+
+
+def test_the_report_of_an_image_model_shows_images_nearest_neighbours_and_classes(tmp_path):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from pushforward.report import report
+
+    m = pushforward.fit("digits", method="copula", seed=0)
+    text = report(m, out=tmp_path / "r.html", n=300).read_text()
+    found = dict(re.findall(r'data-plot="([\w-]+)"><img src="data:image/png;base64,([^"]+)"',
+                            text))
+    assert {"generated-images", "real-images", "nearest-training", "classes"} <= set(found)
+    assert "pairs" not in found  # pixels' corner plot: replaced by the images
+    pairs = np.asarray(Image.open(io.BytesIO(base64.b64decode(found["nearest-training"]))))
+    zoom = 6  # 48 pixels a side for 8×8 images, 1-pixel gaps, 16 columns, 2 rows
+    assert pairs.shape == (2 * 8 * zoom + 1, 16 * 8 * zoom + 15)
+    below = pairs[8 * zoom + 1::zoom, :8 * zoom:zoom]  # the first generated image's neighbour
+    train = load_source("digits").data * 255 / 16  # digits' 0 … 16 written as 0 … 255
+    assert (np.abs(train - below.ravel()).max(axis=1) <= 0.5).any()  # a real training image

@@ -3,7 +3,9 @@
 The file holds everything inline (styles, PNG figures and the GIF as base64), loads nothing
 from the network and opens from disk: the data summary, the method and its settings, every
 figure beside its noise floor with the verdict (:func:`pushforward.evaluation.evaluate`), every
-plot that applies (:func:`pushforward.plots.plots_for`) and the training curve. A table gets a
+plot that applies (:func:`pushforward.plots.plots_for`) and the training curve. An image model
+shows images instead of pixel plots (:mod:`pushforward.image_report`: generated, real, each
+generated image beside its nearest training image, the class histogram). A table gets a
 section of its own: its columns worst first, each figure beside its floor and each column's
 histogram or category bars, and the association heat maps (:mod:`pushforward.table_plots`).
 """
@@ -238,6 +240,15 @@ def _auto_grid(model: FittedMap, real, generated):
     return field_on_grid(model, (*lim[0], *lim[1]), 31)
 
 
+def _image_figures(model: FittedMap, source, generated, real, evaluation) -> list[str]:
+    """An image model's pictures (:mod:`pushforward.image_report`), in place of the plots of
+    pixel columns, which say little about images."""
+    from .image_report import image_panels
+
+    return [_img(png, "image/png", name, caption) for png, name, caption in
+            image_panels(model, source, generated, real, evaluation)]
+
+
 def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int = 10_000,
                 seed: int = 0, train: Any = None, evaluation=None, grid=None,
                 snapshots=None, snapshot_steps=None, title: str | None = None,
@@ -261,12 +272,14 @@ def render_html(model: FittedMap | str | os.PathLike, data: Any = None, *, n: in
     figs = plots.plots_for(model, real, generated, dist=getattr(source, "dist", None),
                            grid=grid)
     training = figs.pop("training", None)
-    images = [_img(plots.to_png(f), "image/png", name, CAPTIONS[name]) for name, f in
-              figs.items()]
+    pictures = getattr(model.schema, "images", False) and real is not None
+    images = (_image_figures(model, source, generated, real, evaluation) if pictures else
+              [_img(plots.to_png(f), "image/png", name, CAPTIONS[name])
+               for name, f in figs.items()])
     train_html = ""
     if training is not None:
         train_html += _img(plots.to_png(training), "image/png", "training", CAPTIONS["training"])
-    if snapshots is not None and len(snapshots):
+    if snapshots is not None and len(snapshots) and not pictures:
         gif = plots.training_animation(snapshots, real=real, steps=snapshot_steps)
         train_html += _img(gif, "image/gif", "animation",
                            "Training, animated: generated samples (orange) moving into place "
