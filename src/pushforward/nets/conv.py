@@ -90,7 +90,9 @@ class ConvGenerator(nn.Module):
         latent_dim: noise columns.
         dim: C·H·W, the flat image's length.
         event_shape: (C, H, W) (or (H, W) for one channel).
-        width: channels on the finest grid (doubled per halving, at most 4×).
+        width: channels on the finest grid (doubled per halving, at most 4×). Default 16 and
+            depth 1: a CPU budget of minutes buys few steps (8×8, batch 256, one thread:
+            53 ms a step against 90 ms at width 32 and 2 s at width 32, depth 2, batch 1024).
         depth: 3×3 convolutions per grid.
         activation: a key of :data:`~pushforward.nets.mlp.ACTIVATIONS`.
 
@@ -106,10 +108,10 @@ class ConvGenerator(nn.Module):
     """
 
     def __init__(self, latent_dim: int, dim: int, *, event_shape: Sequence[int],
-                 width: int = 32, depth: int = 2, activation: str = "relu"):
+                 width: int = 16, depth: int = 1, activation: str = "relu"):
         super().__init__()
-        self.shape = image_shape(event_shape, dim)
-        c, h, w = self.shape
+        self.event_shape = image_shape(event_shape, dim)
+        c, h, w = self.event_shape
         grids = resolutions(h, w)
         _check(width, depth, len(grids))
         if latent_dim < 1:
@@ -131,7 +133,7 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         x = self.body(self.inp(z).reshape(len(z), *self.base))
-        c, h, w = self.shape
+        c, h, w = self.event_shape
         return x[:, :, :h, :w].reshape(len(z), c * h * w)
 
 
@@ -165,11 +167,11 @@ class ConvCritic(nn.Module):
     """
 
     def __init__(self, latent_dim: int, dim: int, *, event_shape: Sequence[int],
-                 width: int = 32, depth: int = 1, activation: str = "leaky_relu",
+                 width: int = 16, depth: int = 1, activation: str = "leaky_relu",
                  spectral_norm: bool = False):
         super().__init__()
-        self.shape = image_shape(event_shape, latent_dim)
-        c, h, w = self.shape
+        self.event_shape = image_shape(event_shape, latent_dim)
+        c, h, w = self.event_shape
         grids = resolutions(h, w)
         _check(width, depth, len(grids))
         if not isinstance(spectral_norm, bool):
@@ -188,4 +190,4 @@ class ConvCritic(nn.Module):
         self.out = sn(nn.Linear(size, dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.out(self.body(x.reshape(len(x), *self.shape)).flatten(1))
+        return self.out(self.body(x.reshape(len(x), *self.event_shape)).flatten(1))
