@@ -213,3 +213,27 @@ def test_a_hostile_ordinal_order_is_refused():
         codec_from_state(c.config(), state)
     back = codec_from_state(c.config(), c.state_dict())
     np.testing.assert_array_equal(back.encode(x), c.encode(x))
+
+
+def test_a_column_constant_in_the_training_rows_only_passes_exact_maps_as_a_constant():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=60), rng.normal(size=60), np.zeros(60)])
+    x[59, 2] = 1.0  # inked in one row only: the split left it out of the training rows
+    schema = infer_schema(x)
+    assert schema.columns[2].kind == "integer"
+    train = x[:50]
+    c = build_codec(schema, train, standardize=False)
+    assert c.out_dim == 2 and c.part(Constant).columns == [2]
+    from pushforward.exact import GaussianCopula, QuantileMap
+
+    for cls in (GaussianCopula, QuantileMap):  # the digits copula failed so on some seeds
+        m = cls().fit(train, schema=schema)
+        s = m.sample(100, seed=1)
+        assert m.latent_dim == 2 and (s[:, 2] == 0).all()
+    pixels, _ = _images(n=30)
+    pixels[:, 5], pixels[-1, 5] = 0.0, 3.0  # the same for images: exact maps drop it,
+    _, image_schema = _images(n=30)  # learned maps pin it
+    exact = build_codec(image_schema, pixels[:-1], standardize=False)
+    assert exact.part(Constant).columns == [0, 5]
+    learned = build_codec(image_schema, pixels[:-1], standardize=True)
+    assert learned.out_dim == 16 and learned.part(Pixels).pinned_.tolist() == [0, 5]

@@ -868,7 +868,7 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
     x = np.asarray(x, dtype=np.float64)
     gaps = np.flatnonzero(np.isnan(x).any(axis=0)) if len(x) else []
     if schema.images and not len(gaps) and len(x):
-        const = [] if (standardize if grid is None else grid) else schema.indices("constant")
+        const = [] if (standardize if grid is None else grid) else _constant(schema, x)
         return Compose([Constant(const)] * bool(const) + [Pixels(scale=standardize)]).fit(x)
     if len(gaps):  # first: every part after it sees filled values (indicators at the end)
         parts.append(Missing(gaps))
@@ -876,7 +876,7 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
         parts.append(Round(schema.indices("integer"), clip=clip))
     if cat and not onehot:
         parts.append(Ordinal(cat, levels))
-    const = schema.indices("constant")
+    const = schema.indices("constant") if standardize else _constant(schema, x)
     if const:
         parts.append(Constant(const))
     if cat and onehot:  # positions once the constant columns are gone
@@ -884,6 +884,17 @@ def build_codec(schema: Schema, x: np.ndarray, *, standardize: bool,
     if standardize:
         parts.append(Standardize())
     return Compose(parts).fit(x)
+
+
+def _constant(schema: Schema, x: np.ndarray) -> list[int]:
+    """The constant columns of an exact map's codec: the schema's, and the numeric columns
+    that hold one value in the training rows ``x`` (a split can leave a rarely inked pixel
+    blank): a per-column map cannot model a column without spread, and decodes it as that
+    value."""
+    numeric = [j for j in schema.indices("continuous") + schema.indices("integer")
+               if len(x) and x[0, j] == x[0, j]]  # a column with gaps is Missing's
+    flat = [j for j in numeric if (x[:, j] == x[0, j]).all()]
+    return sorted(schema.indices("constant") + flat)
 
 
 def _levels(column) -> np.ndarray:
