@@ -30,9 +30,11 @@ time budget), and pushforward's ``auto``, ``copula`` and two learned methods (``
 Figures (pushforward.evaluation.tables; the test rows are the reference, and the floor is a
 block of training rows of the same size scored the same way): C2ST (gradient boosting,
 categories native; the mean of 5 splits), Column Shapes and Column Pair Trends as SDMetrics
-defines them, DCR ratio on the encoded table and the share of exact copies of training rows;
-type fidelity per column (dtype equal, categories ⊆ training, integers integral, missing
-share within ±2 points of the training rows'). Fit and sample seconds, and the machine's load.
+defines them (against the test rows, beside the floor; and, as SDMetrics' own report does,
+against all training rows with as many generated rows: ``sh/tr``, ``tr/tr``), DCR ratio on
+the encoded table and the share of exact copies of training rows; type fidelity per column
+(dtype equal, categories ⊆ training, integers integral, missing share within ±2 points of the
+training rows'). Fit and sample seconds, and the machine's load.
 """
 
 from __future__ import annotations
@@ -210,7 +212,10 @@ def score(fake: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, schema, s
     g, tr, te = (as_table(f, schema) for f in (fake, train, test))
     k = len(te)
     f = table_figures(g[:k], te, [tr[:k]], schema, train=tr, held=te, seed=seed)
-    return {"c2st": c2st_mean(g[:k], te, schema, seed), "shapes": f.shapes, "trends": f.trends,
+    # SDMetrics' own report compares with the training rows: all of them, as many generated
+    sd = table_figures(g[:len(tr)], tr, [tr], schema, seed=seed)
+    return {"c2st": c2st_mean(g[:k], te, schema, seed), "shapes": f.shapes,
+            "shapes_train": sd.shapes, "trends_train": sd.trends, "trends": f.trends,
             "dcr": f.dcr["ratio"], "copies": f.copies, "missing": f.missing}
 
 
@@ -231,7 +236,8 @@ def floor(train: pd.DataFrame, test: pd.DataFrame, schema, seed: int) -> dict:
     block = tr[np.random.default_rng(seed).permutation(len(tr))[:k]]
     f = table_figures(block, te, [block], schema, train=tr, held=te, seed=seed)
     # DCR ratio: held-out rows over held-out rows, 1 by definition
-    return {"c2st": c2st_mean(block, te, schema, seed), "shapes": f.shapes, "trends": f.trends,
+    return {"c2st": c2st_mean(block, te, schema, seed), "shapes": f.shapes,
+            "shapes_train": float("nan"), "trends_train": float("nan"), "trends": f.trends,
             "dcr": 1.0, "copies": f.copies_floor, "missing": f.missing}
 
 
@@ -262,12 +268,13 @@ def line(r: dict) -> str:
     name = r["method"] + (f" → {r['picked']}" if r.get("picked") else "")
     types = "exact" if not r["types"] else "; ".join(r["types"][:3])
     return (f"{name:<30} {r['fit_s']:6.1f} {r['sample_s']:6.2f}  {r['c2st']:.3f}  "
-            f"{r['shapes']:.3f}  {r['trends'] or float('nan'):.3f}  {r['dcr']:5.2f}  "
+            f"{r['shapes']:.3f}  {r['trends'] or float('nan'):.3f}  {r['shapes_train']:.3f}  "
+            f"{r['trends_train'] or float('nan'):.3f}  {r['dcr']:5.2f}  "
             f"{r['copies']:.3f}  {r['missing']:4.1f}  {types}")
 
 
-HEADER = (f"{'method':<30} {'fit s':>6} {'smp s':>6}  C2ST   shapes trends  DCR    copies "
-          "miss  types")
+HEADER = (f"{'method':<30} {'fit s':>6} {'smp s':>6}  C2ST   shapes trends sh/tr  "
+          "tr/tr  DCR    copies miss  types")
 
 
 def main(argv: list[str] | None = None) -> None:
