@@ -213,3 +213,16 @@ def test_the_report_has_a_page_for_tables(tmp_path):
     page = text[text.index("Table: columns and associations"):]
     at = [page.index(f"<td>{c.name}</td>") for c in e.tabular.columns]
     assert at == sorted(at)
+
+
+def test_gaps_only_in_the_training_rows_still_give_finite_figures():
+    from pushforward.evaluation import evaluate
+
+    real = mixed(600)
+    real["x"] = real["x"].fillna(0.0)
+    real.loc[[3, 7, 11], "x"] = np.nan  # few gaps: the held-out rows may have none
+    m = pushforward.fit(real, method="copula", seed=0)
+    held = np.flatnonzero(~np.isin(np.arange(len(real)), [3, 7, 11]))[:200]
+    e = evaluate(m, real.iloc[held], train=real, n=200, seed=0, metrics=["energy", "c2st"])
+    assert np.isfinite(e["energy"].value) and np.isfinite(e["energy"].floor)
+    assert "—" not in e.verdict

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Source, load_source
-from ..data.codec import Compose, Standardize
+from ..data.codec import Compose, Missing, Standardize
 from ..data.rows import on_disk, sample_rows
 from ..data.split import find_rows, find_split
 from ..data.table import align
@@ -467,7 +467,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
                                f"(need {MIN_N}); pass more data, or held-out data and train=")
     gens: dict[int, np.ndarray] = {}
 
-    gaps = np.flatnonzero(np.isnan(np.asarray(plan.test, dtype=np.float64)).any(axis=0))
+    gaps = _gap_columns(model, plan)
 
     def z(a: np.ndarray) -> np.ndarray:  # standardised; gaps as 0 plus a missing indicator
         return with_gaps((np.asarray(a, dtype=np.float64).reshape(len(a), -1) - plan.mean)
@@ -606,6 +606,20 @@ def _table_rows(t) -> list[Row]:
                         None, "shown only", "share of rows equal to a training row (floor: "
                         "held-out rows)", "lower", votes=False))
     return rows
+
+
+def _gap_columns(model: FittedMap, plan: _Plan) -> np.ndarray:
+    """Columns that get a missing indicator in every compared sample: those with a gap in the
+    reference, in a real sample, or that the model generates gaps in (a column whose few gaps
+    all fell in the training rows left NaN in the figures, and the verdict said
+    "distinguishable: energy distance² —")."""
+    cols = np.isnan(np.asarray(plan.test, dtype=np.float64)).any(axis=0)
+    cols |= np.isnan(np.asarray(plan.real(0), dtype=np.float64)).any(axis=0)
+    codec = getattr(model, "codec_", None)
+    part = codec.part(Missing) if isinstance(codec, Compose) else None
+    if part is not None:
+        cols[[j for j in part.columns if j < len(cols)]] = True
+    return np.flatnonzero(cols)
 
 
 def _two_sample_row(key: str, generated, real, zt: np.ndarray, k: int,
