@@ -155,6 +155,7 @@ def fit_sdv(method: str, train: pd.DataFrame, budget: float, seed: int):
         per_epoch = (time.perf_counter() - start) / 2
         epochs = int(np.clip(0.9 * budget / per_epoch, 1, 300))
         synth = kind(metadata, epochs=epochs, enable_gpu=False)
+        synth.epochs_used = epochs  # shown beside the name
     synth.fit({"t": plain})  # SDV 2.0 takes {table name: frame}, single tables too
 
     def sample(n: int, s: int) -> pd.DataFrame:
@@ -262,6 +263,8 @@ def run_one(method: str, train, test, schema, budget: float, seed: int) -> dict:
            "types": type_faults(fake, train), **score(fake, train, test, schema, seed)}
     if method == "auto":
         out["picked"] = model.method
+    elif hasattr(model, "epochs_used"):
+        out["picked"] = f"{model.epochs_used} epochs"
     return out
 
 

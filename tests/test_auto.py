@@ -107,3 +107,26 @@ def test_the_leaderboard_is_saved_and_shown_by_info_and_the_report(tmp_path):
     bad = runner.invoke(app, ["fit", str(data), "--out", str(tmp_path / "m2"), "--exclude",
                               "gmm,nope"])
     assert bad.exit_code == 2 and "nope not among auto's candidates" in bad.stderr
+
+
+def test_the_race_passes_over_a_candidate_that_copies_its_training_rows():
+    from types import SimpleNamespace
+
+    from pushforward.auto import _pick
+
+    rows = [{"method": "kde", "score": 0.010, "dcr": 0.4, "copies": True},
+            {"method": "copula", "score": 0.030, "dcr": 1.1, "copies": False}]
+    scorer = SimpleNamespace(noise=0.001, n=1000)
+    assert _pick(rows, {}, scorer)["method"] == "copula"  # the lower score copies
+    every = [dict(r, copies=True) for r in rows]
+    assert _pick(every, {}, scorer)["method"] == "kde"  # all copy: the score decides
+
+
+def test_leaderboard_rows_carry_the_dcr_ratio():
+    import pushforward
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    m = pushforward.fit(x, seed=0, time_budget=5, exclude="gmm,kde")
+    scored = [r for r in m.info["leaderboard"] if "score" in r]
+    assert scored and all(r["dcr"] > 0.8 and r["copies"] is False for r in scored)
