@@ -130,3 +130,19 @@ def test_png_output_is_refused_for_tables_and_into_a_full_folder(tmp_path, rgb_m
                             str(tmp_path / "full")])
     assert r.exit_code == 2 and "--force" in r.stderr
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+
+
+def test_a_folder_given_again_is_read_at_the_model_s_image_size(tmp_path):
+    from pushforward.evaluation import evaluate
+
+    rng = np.random.default_rng(5)
+    for i in range(240):  # two sizes: the fit resizes them all to 4×3
+        side = (3, 4) if i % 2 else (6, 8)
+        _save(tmp_path / "f" / f"{i:03d}.png", rng.integers(0, 256, size=side))
+    r = runner.invoke(app, ["fit", f"images:{tmp_path / 'f'}", "--size", "4x3", "--method",
+                            "copula", "--out", str(tmp_path / "m"), "--seed", "0"])
+    assert r.exit_code == 0, r.output
+    m = pushforward.load(tmp_path / "m")
+    assert m.schema.event_shape == (1, 3, 4)
+    e = evaluate(m, f"images:{tmp_path / 'f'}", n=100, metrics=["c2st"])
+    assert e.reference == "held-out"  # the fit's own rows, found again at its size

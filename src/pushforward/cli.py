@@ -577,6 +577,7 @@ def evaluate(
     """Every metric of MODEL against its data, beside its two-sample noise floor, with a verdict."""
     from ._random import as_seed
     from .data import load_source
+    from .data.images import image_size
     from .evaluation import evaluate as run_evaluation
     from .model import load
 
@@ -584,7 +585,8 @@ def evaluate(
     as_seed(seed)
     fitted = load(model)
     # no --data: the model's own built-in target; the model's data file: its held-out rows
-    source = load_source(data, columns=_split(columns)) if data is not None else None
+    source = load_source(data, columns=_split(columns), size=image_size(fitted.schema)
+                         ) if data is not None else None
     with err.status("evaluating…"):
         ev = run_evaluation(fitted, source, n=n, seed=seed)
     if as_json:

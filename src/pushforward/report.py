@@ -368,8 +368,10 @@ def _source(model: FittedMap, data: Any):
     from .data import load_source
     from .evaluation import model_data
 
-    if data is not None:
-        return load_source(data)
+    if data is not None:  # an image folder is read at the model's image size
+        from .data.images import image_size
+
+        return load_source(data, size=image_size(model.schema))
     try:
         return model_data(model)  # the model's own built-in target
     except PushforwardError:

@@ -80,6 +80,19 @@ def parse_size(text: str | None, where: str) -> tuple[int, int] | None:
     return w, h
 
 
+def image_size(schema) -> tuple[int, int] | None:
+    """(width, height) of an image schema's event shape (C, H, W), else None: the size an
+    image folder given again (to ``evaluate``, ``report``) is read at.
+
+    Example:
+        >>> from pushforward.data.schema import Schema
+        >>> image_size(Schema((), event_shape=(3, 10, 12)))
+        (12, 10)
+    """
+    shape = getattr(schema, "event_shape", None)
+    return (int(shape[2]), int(shape[1])) if shape and len(shape) == 3 else None
+
+
 def _flag(value: str, where: str) -> bool:
     if value.lower() in ("", "1", "true", "yes"):
         return True

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..data import Source, load_source
 from ..data.codec import Compose, Missing, Standardize
+from ..data.images import image_size
 from ..data.rows import on_disk, sample_rows
 from ..data.split import find_rows, find_split
 from ..data.table import align
@@ -453,7 +454,8 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         from ..model import load
 
         model = load(model)
-    source = model_data(model) if data is None else load_source(data)
+    source = model_data(model) if data is None else load_source(
+        data, size=image_size(getattr(model, "schema", None)))  # a folder: at the model's size
     source = align(source, getattr(model, "schema", None))  # category codes by their labels
     if source.dim != model.dim:
         raise PushforwardError(f"{source.name} has {source.dim} columns but the model makes "
