@@ -204,6 +204,28 @@ def test_a_hostile_table_codec_state_is_refused_in_one_line(edit, needle):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("edit, needle", [
+    (lambda cfg, st: st.__setitem__("0.affine", np.array([0.0, -1.0, 0.0, 16.0])), "scale"),
+    (lambda cfg, st: st.__setitem__("0.affine", np.array([0.0, 1.0, 9.0, 1.0])), "lo"),
+    (lambda cfg, st: st.__setitem__("0.affine", np.array([0.0, np.nan, 0.0, 1.0])), "NaN"),
+    (lambda cfg, st: st.__setitem__("0.levels", np.arange(17.0)[::-1].copy()), "levels"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("levels", 3), "levels"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("levels", 10**9), "levels"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("pinned", [0, 0]), "pinned"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("pinned", [99]), "pinned"),
+    (lambda cfg, st: cfg["parts"][0].__setitem__("scale", "yes"), "scale"),
+    (lambda cfg, st: st.pop("0.values"), "values"),
+])
+def test_a_hostile_pixel_codec_state_is_refused_in_one_line(edit, needle):
+    x, schema = _images()
+    c = build_codec(schema, x, standardize=True)
+    cfg, state = c.config(), dict(c.state_dict())
+    edit(cfg, state)
+    with pytest.raises(PushforwardError, match=needle) as e:
+        codec_from_state(cfg, state)
+    assert "\n" not in str(e.value)
+
+
 def test_a_hostile_ordinal_order_is_refused():
     x = np.column_stack([np.arange(6.0), [0, 1, 0, 1, 2, 2]])
     c = build_codec(infer_schema(x, categorical=["x1"]), x, standardize=False)
