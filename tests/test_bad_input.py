@@ -291,6 +291,8 @@ BAD_FILES = [
          {"imgs/a.png": _png(np.zeros((4, 4))), "imgs/b.png": _png(np.ones((4, 4)))}),
     case("images-too-large", "fit images:imgs --size 100x100", ["10,000", "--size"],
          {"imgs/a.png": _png(np.zeros((4, 4))), "imgs/b.png": _png(np.ones((4, 4)))}),
+    case("size-for-a-table", "fit d.csv --size 8x8", ["--size", "images:FOLDER", "d.csv"],
+         {"d.csv": CSV}),
     case("patches-unknown", "fit patches:nope", ["nope", "camera"]),
     case("patches-size-huge", "fit patches:camera?size=600", ["size 600", "512"]),
     case("patches-stride-zero", "fit patches:camera?stride=0", ["stride", "0"]),

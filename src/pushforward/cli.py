@@ -311,6 +311,9 @@ def fit(
         "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
         "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
         "exclude": exclude, "prefer_learned": prefer_learned or None}, config)
+    if (size is not None or skip_bad) and not data.strip().startswith("images:"):
+        raise PushforwardError(f"--{'size' if size is not None else 'skip-bad'} applies to an "
+                               f"image folder (images:FOLDER), not to {data[:60]!r}")
     source = load_source(data, columns=_split(columns), key=key, dropna=dropna,
                          categorical=_split(categorical), size=size, skip_bad=skip_bad)
     # every setting checked before the start line: a bad one is all it prints
