@@ -435,7 +435,9 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
         :class:`Evaluation`: ``.rows``, ``.verdict``, ``.as_dict()``, ``.table()``; beside the
         two-sample figures, the error against the exact map (1-D data with a known
         distribution), mode coverage (``8gaussians``, ``25gaussians``) and the DCR ratio;
-        ``.tabular`` holds the table figures.
+        ``.tabular`` holds the table figures; ``.images`` an image model's figures (feature
+        Fréchet distance, class histogram, near-copies; :mod:`.images`), computed when every
+        figure is asked for (``metrics`` None) and the training images are known.
 
     References:
         ``docs/measures.md`` (the protocol of each figure); the module's docstring (the
