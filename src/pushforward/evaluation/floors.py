@@ -44,7 +44,7 @@ import numpy as np
 from ..data import Source, load_source
 from ..data.codec import Compose, Missing, Standardize
 from ..data.images import image_size
-from ..data.rows import on_disk, sample_rows
+from ..data.rows import on_disk, release, sample_rows
 from ..data.split import find_rows, find_split
 from ..data.table import align
 from ..data.toys import MODES
@@ -465,6 +465,7 @@ def evaluate(model: FittedMap | str | os.PathLike, data: Any = None, *, n: int =
     keys = list(metrics) if metrics is not None else list(METRICS)
     repeats = max([METRICS.get(key).floor_repeats for key in keys] + [1])
     plan = _plan(model, source, train, int(n), int(seed), repeats)
+    release(source.data)  # a file's pages read by the passes over it (its fingerprint)
     k = len(plan.test)
     if k < MIN_N:
         raise TooFewRows(f"{source.name}: only {k} reference rows to evaluate against "

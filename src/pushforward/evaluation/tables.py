@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.rows import chunks
 from ..data.table import coded
 from ..metrics import ks_two_sample
 from .memorisation import dcr
@@ -186,8 +187,8 @@ def is_table(schema, source=None) -> bool:
         return False
     if {c.kind for c in schema.columns} & {"categorical", "integer"}:
         return True
-    data = getattr(source, "data", None)
-    if data is not None and np.isnan(np.asarray(data, dtype=np.float64)).any():
+    data = getattr(source, "data", None)  # scanned in pieces: a file on disk is never copied
+    if data is not None and any(np.isnan(piece).any() for piece in chunks(data)):
         return True
     meta = getattr(source, "meta", None) or {}
     return len(schema.varying) >= 2 and bool(meta.get("file") or meta.get("frame"))
