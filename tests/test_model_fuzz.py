@@ -199,7 +199,8 @@ META_EDITS = [
     ("learned", "net.kwargs.activation", "os.system", "activation"),
     ("learned", "net.kwargs.evil", 1, "evil"),
     ("learned", "net.kwargs.dim", 1, "dim"),
-    ("learned", "net.name", "conv", "unknown net"),
+    ("learned", "net.name", "no-such-net", "unknown net"),
+    ("learned", "net.name", "conv", "event_shape"),  # a real net, without its image shape
     ("learned", "net", "mlp", "net"),
     ("learned", "net.kwargs.depth", 1, "unknown tensor"),
     ("learned", "net.kwargs.depth", 3, "missing tensor"),
