@@ -75,7 +75,8 @@ def perfect_model(target: str, run: int):
             self._init_map(method="perfect", noise="normal", latent_dim=dim, dim=dim)
 
         def sample_table(self, n, *, seed=None, chunk_size=65536):
-            # what sample() and evaluate draw through; a stream of its own: never one of the draws evaluate makes for the floor
+            # what sample() and evaluate draw through; a stream of its own: never one of the
+            # draws evaluate makes for the floor
             return self.draw(n, np.random.default_rng(np.random.SeedSequence([seed, 4242])))
 
     if target == "table":
