@@ -37,6 +37,9 @@ def test_the_portfolio_follows_the_data_shape_not_its_name():
     wide = load_source(np.random.default_rng(0).normal(size=(1200, 20)))
     _, learned, why = portfolio(wide, infer_schema(wide))
     assert learned == ["ot-flow-matching"] and "20 encoded columns" in why["nsf"]
+    wider = load_source(np.random.default_rng(0).normal(size=(1200, 40)))
+    _, learned, why = portfolio(wider, infer_schema(wider))
+    assert learned == [] and "40 encoded columns" in why["ot-flow-matching"]
     counts = load_source(np.random.default_rng(0).poisson(3.0, size=(1200, 3)).astype(float))
     _, learned, why = portfolio(counts, infer_schema(counts))
     assert learned == ["ot-flow-matching"] and "integer" in why["nsf"]

@@ -79,12 +79,24 @@ SCORE_RESERVE = 0.5
 #: Encoded columns above which the spline flow is left out (its step cost grows with them).
 MAX_NSF_DIM = 16
 
+#: Encoded columns above which no learned candidate is raced: on a CPU a minute of training
+#: does not reach the cheap maps there (digits, 64 columns, 30 s on 2 busy cores: flow matching
+#: on an image net made 2 steps and took 146 s to train and score, 5,000× the floor).
+MAX_LEARNED_DIM = 32
+
 #: Rows of each scored sample (generated, real and held-out), and generated samples per score.
 SCORE_ROWS = 2000
 SCORE_REPEATS = 5
 
-#: A difference of scores counts when it exceeds this many times the floor's noise.
+#: A difference of scores counts when it exceeds this many times the floor's noise (a learned
+#: candidate replacing the cheap winner, candidates tied).
 NOISE_MULTIPLE = 2.0
+
+#: The cheap winner counts as at the floor (no learned round) within this many times the
+#: noise: one, so the spare budget goes to learned candidates wherever the winner may still be
+#: above the floor (rings, 30 s, load 8: every cheap map 1.6–1.7× the floor in the race, within
+#: two noises of it; the bench then measured gmm at 1.98 and nsf at 1.17).
+AT_FLOOR_MULTIPLE = 1.0
 
 
 def choose_method(source: Source, schema: Schema | None = None) -> tuple[str, str]:
@@ -123,6 +135,10 @@ def portfolio(source: Source, schema: Schema, *, prefer_learned: bool = False
     if rows is not None and rows < MIN_LEARNED_ROWS and not prefer_learned:
         why = (f"{rows:,} rows: too few for a learned map to beat the cheap ones (fewer than "
                f"{MIN_LEARNED_ROWS:,})")
+        return cheap, [], dict.fromkeys(LEARNED, why)
+    if schema.encoded_dim > MAX_LEARNED_DIM and not prefer_learned:
+        why = (f"{schema.encoded_dim} encoded columns: above {MAX_LEARNED_DIM} a learned map "
+               "does not reach the cheap ones in a CPU budget of a minute")
         return cheap, [], dict.fromkeys(LEARNED, why)
     discrete = [c.name for c in schema.columns if c.kind in ("integer", "categorical")]
     learned, left_out = [], {}
@@ -397,7 +413,7 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
     with the reason where one was not trained."""
     if not keys:
         return []
-    if best is not None and best["score"] - scorer.floor <= NOISE_MULTIPLE * scorer.noise:
+    if best is not None and best["score"] - scorer.floor <= AT_FLOOR_MULTIPLE * scorer.noise:
         why = (f"{best['method']} is within the floor's noise ({best['ratio']:.2f}× the floor): "
                "no map could beat it by more than the noise")
         return [{"method": k, "kind": "learned", "skipped": why} for k in keys]
@@ -416,6 +432,11 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
         except (PushforwardError, ValueError) as e:
             errors.append(e)
             rows.append({"method": key, "kind": "learned", "skipped": f"failed: {e}"})
+            continue
+        if best is not None and left() < 0:  # scoring a slow map would overrun further
+            del fitted[key]
+            rows.append({"method": key, "kind": "learned", "skipped": "time budget spent in "
+                         f"training ({-left():.1f} s over); not scored"})
             continue
         row = scorer.row(key, fitted[key], time.monotonic() - t0)
         row.update(steps=fitted[key].info.get("steps"), budget_s=round(share, 1))
