@@ -312,3 +312,33 @@ def test_evaluate_reports_held_out_log_likelihood_where_the_map_has_one():
     assert not hasattr(vae, "log_prob")  # the ELBO is a bound, not a density: left out
     assert "log_likelihood" not in {r.key for r in evaluate(vae, x, n=500,
                                                             metrics=["energy"]).rows}
+
+
+def test_likelihood_objectives_train_on_dequantised_pixels():
+    """nsf and vae see each pixel spread over its level's cell; the others see the levels."""
+    import torch
+
+    from pushforward.data import load_source
+    from pushforward.data.codec import build_codec
+    from pushforward.data.schema import infer_schema
+    from pushforward.learned import _dequantized
+    from pushforward.objectives.likelihood import MaximumLikelihood
+    from pushforward.objectives.vae import VAE
+
+    assert MaximumLikelihood.dequantize and VAE.dequantize
+    src = load_source("digits")
+    codec = build_codec(infer_schema(src), src.data, standardize=True)
+    cells = codec.cells()
+    levels = codec.encode(np.arange(17.0)[:, None].repeat(64, axis=1))[:, 0]
+    assert cells is not None and np.allclose(cells, np.diff(levels).mean())
+    data = torch.as_tensor(codec.encode(src.data), dtype=torch.float64)
+    plain = lambda n, rng: data[torch.randint(len(data), (n,), generator=rng)]  # noqa: E731
+    spread = _dequantized(plain, codec, torch.device("cpu"), torch.float64)
+    a, b = (f(500, torch.Generator().manual_seed(0)) for f in (plain, spread))
+    off = (b - a).abs()
+    assert float(off.max()) <= cells[0] / 2 + 1e-12 and float(off.mean()) > cells[0] / 5
+    decoded = codec.decode(b.numpy())  # rounding on output puts every pixel back on its level
+    assert np.array_equal(decoded, codec.decode(a.numpy()))
+    table = build_codec(infer_schema(np.random.default_rng(0).normal(size=(50, 2))),
+                        np.random.default_rng(0).normal(size=(50, 2)), standardize=True)
+    assert table.cells() is None and _dequantized(plain, table, None, None) is plain

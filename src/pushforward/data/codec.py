@@ -59,6 +59,11 @@ class Codec:
         drop values): subtracted from a core's log-density to give the data's."""
         return 0.0
 
+    def cells(self) -> np.ndarray | None:
+        """Width, in encoded units, of the grid cell of each encoded column's values (pixels on
+        few levels), for dequantised training; None when the encoded values are continuous."""
+        return None
+
     def config(self) -> dict[str, Any]:
         """JSON settings that, with :meth:`state_dict`, rebuild the codec."""
         return {"name": self.name, "in_dim": self.in_dim}
@@ -267,6 +272,13 @@ class Pixels(Codec):
 
     def log_scale(self) -> float:
         return (self.out_dim - len(self.pinned_)) * float(np.log(self.scale_))
+
+    def cells(self) -> np.ndarray | None:
+        # the mean gap between levels (evenly spaced for digits' k/16 and 8-bit data); pinned
+        # pixels too, so a blank border pixel has a density (decode writes it back exactly)
+        if self.levels_.size < 2:
+            return None
+        return np.full(self.out_dim, float(np.diff(self.levels_).mean()) / self.scale_)
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "scale": self.scale, "levels": int(self.levels_.size),
@@ -753,6 +765,9 @@ class Compose(Codec):
 
     def log_scale(self) -> float:
         return float(sum(p.log_scale() for p in self.parts))
+
+    def cells(self) -> np.ndarray | None:
+        return self.parts[-1].cells() if self.parts else None  # the encoded values' own part
 
     def off_constants(self, x: np.ndarray) -> np.ndarray:
         """Rows of ``x`` whose constant columns (or pinned pixels) differ from their one value:

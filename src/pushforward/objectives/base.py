@@ -39,6 +39,10 @@ class Objective:
     #: the only noise the objective's model is defined for (a VAE's prior and a flow's base are
     #: N(0, I)); None: any noise
     noise: str | None = None
+    #: a likelihood objective: on data whose values lie on a grid (an image's pixel levels) its
+    #: density can grow without bound, so the loop spreads each training value uniformly over
+    #: its grid cell (dequantisation; the codec's :meth:`~pushforward.data.codec.Codec.cells`)
+    dequantize: bool = False
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""

@@ -44,6 +44,7 @@ class MaximumLikelihood(Objective):
     image_net = None  # a spline flow on the flat pixels: no convolutional flow here
     map_kind = "normalizing-flow"
     noise = "normal"
+    dequantize = True
 
     def setup(self, *, dim: int, latent_dim: int, device: torch.device, dtype: torch.dtype,
               seed: int, event_shape: tuple[int, int, int] | None = None) -> None:

@@ -134,6 +134,7 @@ class VAE(Objective):
 
     name = "vae"
     noise = "normal"
+    dequantize = True  # the ELBO's Gaussian likelihood, σ learned: unbounded on a grid
     #: decoder and encoder of 3×128: on moons (60 s, loaded 2-core machine) twice the steps of
     #: 3×256 in the same time, and a VAE there is short of steps, not of capacity (ed_ratio
     #: 15 after 1,100 steps of 3×256, 4.2 after 2,900 of 3×128)
