@@ -181,7 +181,10 @@ def fit(
     from .evaluation.verdict import closing_check
 
     release(source.data)  # the pages the fit read; the check reads its own few rows
-    fitted.info["holdout"] = closing_check(fitted, source, split, seed)
+    from .learned import one_thread_if_saturated
+
+    with one_thread_if_saturated():
+        fitted.info["holdout"] = closing_check(fitted, source, split, seed)
     if budget is not None:
         fitted.info["budget"] = {"seconds": budget,
                                  "spent": round(time.monotonic() - started, 2)}

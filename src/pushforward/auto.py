@@ -9,12 +9,13 @@ and, within the whole fit's time budget (:data:`DEFAULT_BUDGET` seconds unless g
 1. fits every cheap candidate (:data:`CHEAP`, seconds each) in full and scores it: the energy
    distance of generated samples to the held-out rows, beside the same distance for real rows
    (the floor) and the floor's noise (the spread of its repeats);
-2. refits the cheap winner on every training row;
-3. trains the learned candidates the data's shape admits (:func:`portfolio`) on the time that
-   is left, split evenly, unless the cheap winner already sits within the floor's noise (no map
-   could then beat it by more than the noise) or the time left is too short for a learned map
-   (:data:`MIN_LEARNED_SECONDS` each): the leaderboard says which and why;
-4. keeps a learned candidate only when it beats the cheap winner by more than the floor's noise.
+2. trains the learned candidates the data's shape admits (:func:`portfolio`) on the time that
+   is left (less the cheap winner's refit), split evenly, unless the cheap winner already sits
+   within the floor's noise (no map could then beat it by more than the noise) or the time
+   left is too short for a learned map (:data:`MIN_LEARNED_SECONDS` each): the leaderboard
+   says which and why;
+3. keeps a learned candidate only when it beats the cheap winner by more than the floor's noise;
+   else refits the cheap winner on every training row (finite data) when the time is left.
 
 A candidate whose samples lie nearer the race's training rows than held-out rows do (DCR ratio
 below :data:`~pushforward.evaluation.memorisation.COPYING`, the check ``evaluate`` votes with)
@@ -72,6 +73,10 @@ MIN_LEARNED_ROWS = 1000
 
 #: Seconds a learned candidate needs at least (set-up, a few hundred steps, its score).
 MIN_LEARNED_SECONDS = 10.0
+
+#: The learned round leaves the cheap winner this many times its first fit's seconds for its
+#: refit on every training row (which holds 1 / (1 − RACE_SHARE) = 1.25 times the rows).
+REFIT_MARGIN = 1.5
 
 #: Seconds kept from each learned candidate's slice for scoring it.
 SCORE_RESERVE = 0.5
@@ -338,6 +343,17 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
         one row per candidate: ``method``, ``kind``, ``score``, ``floor``, ``noise``,
         ``ratio``, ``fit_s`` (and ``steps`` for learned ones), or ``skipped`` with the reason.
     """
+    from .learned import one_thread_if_saturated
+
+    with one_thread_if_saturated():
+        return _race(source, noise=noise, latent_dim=latent_dim, seed=seed,
+                     time_budget=time_budget, exclude=exclude, prefer_learned=prefer_learned,
+                     steps=steps, schema=schema)
+
+
+def _race(source: Source, *, noise: str, latent_dim: int | None, seed: int,
+          time_budget: float | None, exclude, prefer_learned: bool, steps: int | None,
+          schema: Schema | None) -> FittedMap:
     start = time.monotonic()
     budget = DEFAULT_BUDGET if time_budget is None else float(time_budget)
     schema = schema if schema is not None else infer_schema(source)
@@ -351,14 +367,21 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
     left = lambda: budget - (time.monotonic() - start)  # noqa: E731
     rows, fitted, errors = _cheap_round(cheap, inner, scorer, left, fit)
     best = _pick(rows, fitted, scorer)
-    winner, kept = (None, "") if best is None else _refit(best, fitted, source, inner, left, fit)
-    rows += _learned_round(learned, inner, scorer, left, fit, best, steps, fitted, errors)
+    # the cheap winner's refit on every training row (finite data) comes after the learned
+    # round, which leaves it the time its first fit took (with a margin)
+    refit_s = 0.0 if best is None or inner is source else REFIT_MARGIN * best["fit_s"]
+    learned_left = lambda: left() - refit_s  # noqa: E731
+    rows += _learned_round(learned, inner, scorer, learned_left, fit, best, steps, fitted,
+                           errors)
     rows += board
     top = _pick([r for r in rows if r.get("kind") == "learned"], fitted, scorer)
     margin = NOISE_MULTIPLE * scorer.noise
+    winner, kept = None, ""
     if top is not None and (best is None or best["score"] - top["score"] > margin):
         best, winner = top, fitted[top["method"]]
         kept = f"; trained on {len(inner.data):,} rows" if inner is not source else ""
+    elif best is not None:
+        winner, kept = _refit(best, fitted, source, inner, left, fit)
     if winner is None:
         raise errors[0] if errors else PushforwardError("method auto: no candidate could be "
                                                         "fitted in the time budget")
