@@ -133,3 +133,25 @@ def test_leaderboard_rows_carry_the_dcr_ratio():
     m = pushforward.fit(x, seed=0, time_budget=5, exclude="gmm,kde")
     scored = [r for r in m.info["leaderboard"] if "score" in r]
     assert scored and all(r["dcr"] > 0.8 and r["copies"] is False for r in scored)
+
+
+def test_a_learned_map_tied_with_the_cheap_winner_wins_only_on_a_clear_tie_break():
+    """Scores within the noise: the higher held-out log-likelihood decides when both have one,
+    else a C2ST nearer 0.5 by more than twice its binomial sd; unresolved, the cheap one stays."""
+    from types import SimpleNamespace
+
+    from pushforward.auto import _wins_tie
+
+    def scorer(log_lik, c2st):
+        return SimpleNamespace(n=400, log_lik=lambda m: log_lik[m], c2st=lambda m: c2st[m])
+
+    fitted = {"nsf": "nsf", "gmm": "gmm"}
+    row, other = {"method": "nsf"}, {"method": "gmm"}
+    assert _wins_tie(row, other, fitted, scorer({"nsf": -1.0, "gmm": -1.2}, {}))
+    assert not _wins_tie(row, other, fitted, scorer({"nsf": -1.3, "gmm": -1.2}, {}))
+    sd = 0.5 / 400**0.5
+    no_density = {"nsf": None, "gmm": -1.2}
+    assert _wins_tie(row, other, fitted, scorer(no_density, {"nsf": 0.5, "gmm": 0.5 + 3 * sd}))
+    assert not _wins_tie(row, other, fitted, scorer(no_density, {"nsf": 0.5, "gmm": 0.5 + sd}))
+    assert not _wins_tie({"method": "nsf", "copies": True}, other, fitted,
+                         scorer({"nsf": 0.0, "gmm": -1.2}, {}))

@@ -14,7 +14,8 @@ and, within the whole fit's time budget (:data:`DEFAULT_BUDGET` seconds unless g
    within the floor's noise (no map could then beat it by more than the noise) or the time
    left is too short for a learned map (:data:`MIN_LEARNED_SECONDS` each): the leaderboard
    says which and why;
-3. keeps a learned candidate only when it beats the cheap winner by more than the floor's noise;
+3. keeps a learned candidate when it beats the cheap winner by more than the floor's noise,
+   or ties with it within the noise and wins the tie-break (below);
    else refits the cheap winner on every training row (finite data) when the time is left.
 
 A candidate whose samples lie nearer the race's training rows than held-out rows do (DCR ratio
@@ -376,8 +377,16 @@ def _race(source: Source, *, noise: str, latent_dim: int | None, seed: int,
     rows += board
     top = _pick([r for r in rows if r.get("kind") == "learned"], fitted, scorer)
     margin = NOISE_MULTIPLE * scorer.noise
+    learned_wins = top is not None and best is None
+    if top is not None and best is not None:
+        gap = best["score"] - top["score"]  # > 0: the learned map is nearer the held-out rows
+        # within the noise of each other they are told apart as tied cheap candidates are
+        # (held-out log-likelihood when both have a density, else C2ST): a spline flow whose
+        # energy score the race cannot resolve from a mixture's still wins on its likelihood
+        learned_wins = gap > margin or (abs(gap) <= margin
+                                        and _wins_tie(top, best, fitted, scorer))
     winner, kept = None, ""
-    if top is not None and (best is None or best["score"] - top["score"] > margin):
+    if learned_wins:
         best, winner = top, fitted[top["method"]]
         kept = f"; trained on {len(inner.data):,} rows" if inner is not source else ""
     elif best is not None:
@@ -465,6 +474,22 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
         row.update(steps=fitted[key].info.get("steps"), budget_s=round(share, 1))
         rows.append(row)
     return rows
+
+
+def _wins_tie(row: dict, other: dict, fitted: dict[str, FittedMap], scorer: _Scorer) -> bool:
+    """Whether ``row`` beats ``other`` (scores within the noise) clearly on the tie-breaks of
+    :func:`_pick`: a higher held-out log-likelihood when both have a density, else a C2ST
+    nearer 0.5 by more than twice the test's binomial sd. Unresolved: False (``other`` stays)."""
+    if row.get("copies") and not other.get("copies"):
+        return False
+    for r in (row, other):
+        r["log_lik"] = scorer.log_lik(fitted[r["method"]])
+    if row["log_lik"] is not None and other["log_lik"] is not None:
+        return row["log_lik"] > other["log_lik"]
+    for r in (row, other):
+        r["c2st"] = scorer.c2st(fitted[r["method"]])
+    sd = 0.5 / math.sqrt(scorer.n)
+    return abs(other["c2st"] - 0.5) - abs(row["c2st"] - 0.5) > NOISE_MULTIPLE * sd
 
 
 def _pick(rows: list[dict], fitted: dict[str, FittedMap], scorer: _Scorer) -> dict | None:
