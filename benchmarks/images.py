@@ -18,8 +18,10 @@ Per cell:
 - C2ST as the issue fixes it: scikit-learn's HistGradientBoostingClassifier on the pixels of
   539 generated vs 539 test images (classes balanced), 2-fold stratified cross-validation,
   accuracy averaged (0.5: indistinguishable).
-- DCR ratio: the median distance of a generated image to its nearest training image over the
-  same median for the test images (≈ 1: samples like new data, ≈ 0: copies).
+- DCR ratio and near-copies (:func:`pushforward.evaluation.images.memorisation`): the median
+  distance of a generated image to its nearest training image over the same median for the
+  test images (≈ 1: samples like new data, ≈ 0: copies), and the generated images nearer a
+  training image than 99 % of test images are.
 - class shares (labelled data): each digit's share among the generated images under a
   classifier trained on the real training images (an RBF SVM, γ = 0.001: 99 % test accuracy),
   over its share among the test images; min and max over the ten digits.
@@ -77,23 +79,16 @@ def c2st(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
                                  cv=cv).mean())
 
 
-def dcr_ratio(generated: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
-    """Median nearest-training-image distance of ``generated`` over that of ``test``."""
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(train)
-    return float(np.median(tree.query(generated)[0]) / np.median(tree.query(test)[0]))
-
-
 def class_ratios(generated, train, train_labels, test_labels) -> tuple[float, float]:
     """(min, max) over classes of generated share / test share, under an SVM on real images."""
     from sklearn.svm import SVC
 
+    from pushforward.evaluation.images import class_shares
+
     pred = SVC(gamma=0.001).fit(train, train_labels).predict(generated)
     classes = np.unique(train_labels)
-    gen = np.array([(pred == c).mean() for c in classes])
-    real = np.array([(test_labels == c).mean() for c in classes])
-    return float((gen / real).min()), float((gen / real).max())
+    ratio = class_shares(pred, classes) / class_shares(test_labels, classes)
+    return float(ratio.min()), float(ratio.max())
 
 
 def cell(method: str, data: str, budget: float, threads: int, options: dict) -> dict:
@@ -102,6 +97,7 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict) -> 
 
     import pushforward
     from pushforward.data.source import Source
+    from pushforward.evaluation.images import memorisation
 
     torch.set_num_threads(threads)  # sampling and the closing check too, not only training
     train, test, ytr, yte, shape = split(data)
@@ -118,8 +114,9 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict) -> 
     g = np.asarray(m.sample(N_EVAL, seed=1), dtype=np.float64)
     row = {"method": method, "data": data, "budget": budget, "threads": threads,
            "options": options, "fit_s": round(fit_s, 1), "sample_1e4_s": round(sample_s, 2),
-           "c2st": round(c2st(g, test[:N_EVAL]), 3),
-           "dcr_ratio": round(dcr_ratio(g, train, test), 3)}
+           "c2st": round(c2st(g, test[:N_EVAL]), 3)}
+    copies = memorisation(g, train, test)
+    row.update(dcr_ratio=round(copies["ratio"], 3), near_copies=copies["near_copies"])
     if learned:
         steps, seconds = m.info["steps"], m.info["seconds"]
         row.update(net=m.net_spec["name"], steps=steps,
