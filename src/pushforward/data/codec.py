@@ -207,7 +207,8 @@ class Pixels(Codec):
     range [``lo_``, ``hi_``], then, when the pixels take few values (:func:`~pushforward.data.
     pixels.support_levels`: digits' 17 levels 0 … 16, an 8-bit image's 256), rounded to the
     nearest level ``levels_``, so generated images live on the data's support. Training sees
-    the encoded levels as they are (no dequantisation noise); the rounding happens on output.
+    the encoded levels as they are, except likelihood objectives, which see each value spread
+    over its level's cell (:meth:`cells`, dequantisation); the rounding happens on output.
 
     Pixels that are constant in the training images (``pinned_``, a blank border) keep their
     place in the encoded tensor, so a convolutional net sees the whole (C, H, W) grid, and are
