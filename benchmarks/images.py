@@ -59,7 +59,8 @@ def split(data: str, seed: int = 0):
         labels = load_digits().target
     labels = np.asarray(labels) if labels is not None else None
     parts = train_test_split(source.data, *([labels] if labels is not None else []),
-                             test_size=539 if data == "digits" else 0.3, random_state=seed, stratify=labels)
+                             test_size=539 if data == "digits" else 0.3, random_state=seed,
+                             stratify=labels)
     shape = source.meta["image_shape"]
     if labels is None:
         return parts[0], parts[1], None, None, shape

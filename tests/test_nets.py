@@ -163,7 +163,7 @@ def test_image_nets_fold_any_event_shape_and_treat_rows_independently(shape):
     torch.manual_seed(0)
     for name, (net, k) in image_nets(shape).items():
         x = torch.randn(5, k)
-        run = (lambda rows: net(rows, 0.3)) if name == "unet" else net
+        run = (lambda rows, net=net: net(rows, 0.3)) if name == "unet" else net
         out = run(x).detach()
         assert out.shape == (5, 1 if name == "conv-critic" else k if name == "unet"
                              else shape[0] * shape[1] * shape[2]), name

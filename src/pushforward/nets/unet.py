@@ -59,7 +59,8 @@ class UNet(nn.Module):
     Down: a 3×3 convolution, then on each grid ``depth`` residual blocks, a stride-2 convolution
     to the next grid (channels doubling up to 4×); a middle block; up: on each grid the
     coarser features resized to it (nearest) and convolved, concatenated with the skip features,
-    ``depth`` residual blocks; a last 3×3 convolution to C channels. t enters every block through a sinusoidal embedding and a small MLP.
+    ``depth`` residual blocks; a last 3×3 convolution to C channels. t enters every block
+    through a sinusoidal embedding and a small MLP.
 
     Arguments:
         latent_dim: C·H·W, the flat image's length (x).

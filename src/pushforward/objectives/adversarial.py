@@ -8,8 +8,8 @@ real samples do not overlap.
 
 Each objective owns its critic (an ``mlp`` of the networks registry, ``dim → 1``; for images, a
 schema with an event shape (C, H, W), the ``conv-critic``, with spectral normalisation for the
-GAN, whose critic has no other constraint) and the critic's optimiser; the loop checkpoints both and owns the generator. One call of ``loss`` is one
-generator step:
+GAN, whose critic has no other constraint) and the critic's optimiser; the loop checkpoints both
+and owns the generator. One call of ``loss`` is one generator step:
 
 1. ``n_critic`` critic steps. The loop hands over one batch of noise z and data y (``batch_size``
    rows each); they are cut into ``n_critic`` consecutive, disjoint chunks, one per critic step.
