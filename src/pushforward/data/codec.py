@@ -31,6 +31,14 @@ from .table import MAX_CATEGORIES, coded
 MAX_PARTS = 16
 
 
+def _positions(config: dict[str, Any], key: str, d: int, what: str = "column") -> list[int]:
+    """``config[key]`` of a model file checked: distinct positions in 0 … d − 1."""
+    values = config.get(key)
+    if not isinstance(values, list) or len(set(map(str, values))) != len(values):
+        raise PushforwardError(f"codec.{key} must list distinct {what} positions")
+    return [_checks.integer(j, f"codec.{key}", 0, d - 1) for j in values]
+
+
 class Codec:
     """A fitted map between tables (n, ``in_dim``) and encoded tensors (n, ``out_dim``)."""
 
@@ -187,10 +195,7 @@ class Constant(Codec):
     @classmethod
     def from_state(cls, config, state) -> Constant:
         d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
-        columns = config.get("columns")
-        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
-            raise PushforwardError("codec.columns must list distinct column positions")
-        columns = [_checks.integer(j, "codec.columns", 0, d - 1) for j in columns]
+        columns = _positions(config, "columns", d)
         _checks.tensor_keys(state, ("values",))
         c = cls(columns)
         c._set(d, _checks.array(state, "values", (len(columns),)))
@@ -293,12 +298,9 @@ class Pixels(Codec):
     def from_state(cls, config, state) -> Pixels:
         d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
         k = _checks.integer(config.get("levels"), "codec.levels", 0, 2**16)
-        pinned = config.get("pinned")
-        if not isinstance(pinned, list) or len(set(map(str, pinned))) != len(pinned):
-            raise PushforwardError("codec.pinned must list distinct pixel positions")
+        pinned = _positions(config, "pinned", d, "pixel")
         if not isinstance(config.get("scale"), bool):
             raise PushforwardError("codec.scale must be true or false")
-        pinned = [_checks.integer(j, "codec.pinned", 0, d - 1) for j in pinned]
         _checks.tensor_keys(state, ("affine", "levels", "values"))
         center, scale, lo, hi = _checks.array(state, "affine", (4,)).tolist()
         levels = _checks.array(state, "levels", (k,))
@@ -351,12 +353,9 @@ class _PerColumn(Codec):
     @classmethod
     def from_state(cls, config, state):
         d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
-        columns, sizes = config.get("columns"), config.get("sizes")
-        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
-            raise PushforwardError("codec.columns must list distinct column positions")
+        columns, sizes = _positions(config, "columns", d), config.get("sizes")
         if not isinstance(sizes, list) or len(sizes) != len(columns):
             raise PushforwardError("codec.sizes must give one size per column")
-        columns = [_checks.integer(j, "codec.columns", 0, d - 1) for j in columns]
         sizes = [_checks.integer(k, "codec.sizes", 1, MAX_CATEGORIES) for k in sizes]
         _checks.tensor_keys(state, cls.keys, cls.optional)
         flat = _checks.array(state, "levels", (sum(sizes),))
@@ -471,10 +470,8 @@ class Missing(Codec):
     @classmethod
     def from_state(cls, config, state) -> Missing:
         d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
-        columns = config.get("columns")
-        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
-            raise PushforwardError("codec.columns must list distinct column positions")
-        c = cls([_checks.integer(j, "codec.columns", 0, d - 1) for j in columns])
+        columns = _positions(config, "columns", d)
+        c = cls(columns)
         _checks.tensor_keys(state, ("pool",), ("cut",))  # files before the cut: ½
         c._set(d, _checks.array(state, "pool", (len(columns), cls.POOL)),
                _checks.array(state, "cut", (len(columns),)) if "cut" in state else None)
@@ -525,13 +522,10 @@ class Round(Codec):
     @classmethod
     def from_state(cls, config, state) -> Round:
         d = _checks.integer(config.get("in_dim"), "codec.in_dim", 1, MAX_COLUMNS)
-        columns = config.get("columns")
-        if not isinstance(columns, list) or len(set(map(str, columns))) != len(columns):
-            raise PushforwardError("codec.columns must list distinct column positions")
+        columns = _positions(config, "columns", d)
         if not isinstance(config.get("clip"), bool):
             raise PushforwardError("codec.clip must be true or false")
-        c = cls([_checks.integer(j, "codec.columns", 0, d - 1) for j in columns],
-                clip=config["clip"])
+        c = cls(columns, clip=config["clip"])
         _checks.tensor_keys(state, ("lo", "hi"))
         c.lo_, c.hi_ = (_checks.array(state, k, (len(columns),)) for k in ("lo", "hi"))
         if (c.lo_ > c.hi_).any() or (np.round(c.lo_) != c.lo_).any() or (
