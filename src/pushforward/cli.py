@@ -273,6 +273,10 @@ def fit(
     device: Annotated[str | None, typer.Option(help="Learned: cpu, cuda or auto (auto: "
                                                 "CUDA when present).")
                       ] = None,
+    precision: Annotated[str | None, typer.Option(help="Learned: fp32 (default) or bf16: "
+                                                   "the networks in bfloat16, losses in "
+                                                   "float32 (pays on a GPU; see "
+                                                   "docs/benchmarks.md).")] = None,
     resume: Annotated[bool, typer.Option(help="Learned: continue the run in --out with its "
                                          "recorded settings; --steps (new total) or "
                                          "--time-budget (more seconds) extends it.")] = False,
@@ -310,7 +314,7 @@ def fit(
         "tails": tails, "knots": knots, "family": family, "steps": steps,
         "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
         "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
-        "exclude": exclude, "prefer_learned": prefer_learned or None}, config)
+        "precision": precision, "exclude": exclude, "prefer_learned": prefer_learned or None}, config)
     if (size is not None or skip_bad) and not data.strip().startswith("images:"):
         raise PushforwardError(f"--{'size' if size is not None else 'skip-bad'} applies to an "
                                f"image folder (images:FOLDER), not to {data[:60]!r}")

@@ -45,6 +45,7 @@ from .errors import PushforwardError
 from .model import MAP_KINDS, FittedMap
 from .objectives import Objective
 from .train import CHECKPOINT, History, LoopSettings, train
+from .train.precision import PRECISIONS
 
 DEFAULT_TIME_BUDGET = 60.0
 DEFAULT_LR = 2e-3  # a network may name its own (``default_lr``), e.g. the monotone net
@@ -87,6 +88,10 @@ class TrainConfig:
             the CPU). Data, noise and batches are made on the device; nothing per step is
             copied from the host.
         dtype: ``float32`` or ``float64``.
+        precision: ``fp32`` (the default) or ``bf16``: mixed precision, the networks' forward
+            passes in bfloat16 under autocast and every loss in float32
+            (:mod:`pushforward.train.precision`; ``nsf`` keeps float32). Weights, checkpoints
+            and the model file stay float32. It needs ``dtype`` float32.
         objective_options: keyword options of the objective: a loss's (``bins``,
             ``n_projections``...) or a critic's (``n_critic``...).
     """
@@ -107,6 +112,7 @@ class TrainConfig:
     threads: int | None = None
     device: str = "auto"
     dtype: str = "float32"
+    precision: str = "fp32"
     objective_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -173,6 +179,10 @@ class TrainConfig:
             _checks.string(self.activation, "activation", ACTIVATIONS)
         _checks.string(self.device, "device", ("cpu", "cuda", "auto"))
         _checks.string(self.dtype, "dtype", ("float32", "float64"))
+        _checks.string(self.precision, "precision", PRECISIONS)
+        if self.precision != "fp32" and self.dtype != "float32":
+            raise PushforwardError(f"precision {self.precision!r} mixes bfloat16 into float32 "
+                                   f"training; it needs dtype 'float32', got {self.dtype!r}")
         _checks.mapping(self.objective_options, "objective_options")
 
     def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None,
@@ -639,7 +649,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                         batch_size=batch_size, lr_end=lr_end,
                         ema=config.ema,
                         eval_every=config.eval_every, patience=config.patience,
-                        checkpoint_every=config.checkpoint_every, seed=seed, deadline=deadline)
+                        checkpoint_every=config.checkpoint_every, seed=seed, deadline=deadline,
+                        precision=config.precision)
     if objective.generator_betas is not None:
         loop.betas = tuple(objective.generator_betas)
     start, earlier = None, None

@@ -43,6 +43,10 @@ class Objective:
     #: density can grow without bound, so the loop spreads each training value uniformly over
     #: its grid cell (dequantisation; the codec's :meth:`~pushforward.data.codec.Codec.cells`)
     dequantize: bool = False
+    #: whether ``precision="bf16"`` runs this objective's networks in bf16
+    #: (:mod:`pushforward.train.precision`); False where the loss is the network's own
+    #: arithmetic and needs float32 (a flow's log-determinants)
+    mixed_precision: bool = True
 
     def batch_size(self, dim: int) -> int:
         """The batch size used when the run's ``batch_size`` is None."""

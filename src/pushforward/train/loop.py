@@ -28,6 +28,7 @@ from torch import nn
 
 from ..objectives import Objective
 from .distributed import Single
+from .precision import autocast_networks
 
 DIVERGED = "diverged"
 INTERRUPTED = "interrupted"
@@ -54,6 +55,9 @@ class LoopSettings:
     #: tenth of itself: a budget too small for the fit still trains), so the schedule still
     #: ends where training does.
     deadline: float | None = None
+    #: ``fp32``, or ``bf16``: the networks' forward passes under bf16 autocast, the losses in
+    #: float32 (:mod:`pushforward.train.precision`; an objective may opt out)
+    precision: str = "fp32"
 
 
 def lr_factor(progress: float, lr_end: float) -> float:
@@ -123,6 +127,8 @@ class Loop:
         self.opt = torch.optim.Adam(params, lr=settings.lr,
                                     betas=settings.betas, weight_decay=settings.weight_decay)
         self.step, self.frac, self.logs = 0, 0.0, {}
+        #: the step's precision: the run's, unless the objective keeps its loss in float32
+        self.precision = settings.precision if objective.mixed_precision else "fp32"
         self.diverged: tuple[int, float] | None = None
         self._elapsed_before, self._t0, self._held = 0.0, time.perf_counter(), None
 
@@ -166,7 +172,9 @@ class Loop:
         rng = step_generator(s.seed, self.step, self.device, rank=self.strategy.seed_rank)
         n = self.strategy.rows(s.batch_size)
         z, y = self.noise(n, rng), self.batch(n, rng)
-        loss = self.objective.loss(self.generator, z, y, rng=rng, progress=self.frac)
+        with autocast_networks([self.generator, *self.objective.modules().values()],
+                               self.device, self.precision):
+            loss = self.objective.loss(self.generator, z, y, rng=rng, progress=self.frac)
         lv = self.strategy.mean(float(loss.detach()))  # NaN on one rank: NaN on all
         if not math.isfinite(lv):
             self.diverged = (self.step, lv)
