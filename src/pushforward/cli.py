@@ -314,7 +314,8 @@ def fit(
         "tails": tails, "knots": knots, "family": family, "steps": steps,
         "time_budget": time_budget, "net": net, "width": width, "depth": depth, "lr": lr,
         "batch_size": batch_size, "holdout": holdout, "threads": threads, "device": device,
-        "precision": precision, "exclude": exclude, "prefer_learned": prefer_learned or None}, config)
+        "precision": precision, "exclude": exclude,
+        "prefer_learned": prefer_learned or None}, config)
     if (size is not None or skip_bad) and not data.strip().startswith("images:"):
         raise PushforwardError(f"--{'size' if size is not None else 'skip-bad'} applies to an "
                                f"image folder (images:FOLDER), not to {data[:60]!r}")
