@@ -93,3 +93,16 @@ def test_image_nets_on_a_table_are_one_line_errors():
     with pytest.raises(PushforwardError, match="conv critic needs image data"):
         pushforward.fit(table, method="gan", steps=1, seed=0,
                         objective_options={"critic_net": "conv-critic"})
+
+
+def test_the_copy_guard_watches_image_fits_only():
+    # images: every check's copy ratio is recorded; the same rows as a table, or
+    # copy_guard=0: no guard
+    x = images(60, (1, 8, 8))
+    m = fit("swd", x)
+    ratios = m.history["val_copy"]
+    assert len(ratios) == len(m.history["val_step"]) > 0 and min(ratios) > 0
+    assert fit("swd", x, copy_guard=0.0).history["val_copy"] == []
+    table = Source(name="t", columns=x.columns, data=x.data)
+    assert METHODS.get("swd")(table, noise="normal", latent_dim=64, seed=0, steps=4,
+                              eval_every=2).history["val_copy"] == []

@@ -19,6 +19,8 @@ from pushforward.train import (
     Loop,
     LoopSettings,
     lr_factor,
+    copy_ratio,
+    copy_scale,
     train,
     validation_noise,
 )
@@ -338,3 +340,86 @@ def test_the_critic_follows_the_loops_one_schedule_to_lr_end(tmp_path):
     generator_lr = load_state(tmp_path / CHECKPOINT)["optimizer"]["param_groups"][0]["lr"]
     assert generator_lr == pytest.approx(1e-2 * last, rel=1e-12)
     assert gan.opt.param_groups[0]["lr"] == pytest.approx(1e-3 * last, rel=1e-12)
+
+
+def test_the_returned_generator_holds_the_ema_of_the_trained_weights(tmp_path):
+    # the EMA recursion replayed from the raw weights after every step gives the returned net
+    raw = []
+    net_box = {}
+
+    def record(step):
+        raw.append([p.detach().clone() for p in net_box["net"].parameters()])
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    net_box["net"] = net = net.double()
+    expected = [p.detach().clone() for p in net.parameters()]
+    obj = MomentMatch()
+    settings = LoopSettings(steps=60, time_budget=None, lr=5e-2, batch_size=64, ema=0.9,
+                            eval_every=1000, patience=1000, checkpoint_every=0.0, seed=3)
+    val = (torch.randn(64, 1, dtype=torch.float64), torch.randn(64, 1, dtype=torch.float64))
+    res = train(obj, net, noise=lambda n, g: torch.randn(n, 1, generator=g, dtype=torch.float64),
+                batch=lambda n, g: 2 + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64),
+                validation=val, settings=settings, on_step=record)
+    for step, params in enumerate(raw, start=1):
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = [e + (1 - decay) * (p - e) for e, p in zip(expected, params, strict=True)]
+    got = list(res.generator.parameters())
+    assert res.generator is not net
+    assert all(torch.allclose(g, e, atol=1e-12) for g, e in zip(got, expected, strict=True))
+    assert max(float((g - p).detach().abs().max()) for g, p in zip(got, net.parameters(),
+                                                                    strict=True)) > 1e-3
+
+
+def test_copy_ratio_is_one_for_new_rows_and_near_zero_for_copies():
+    g = torch.Generator().manual_seed(0)
+    ref, fresh = torch.randn(2000, 4, generator=g), torch.randn(1000, 4, generator=g)
+    scale = copy_scale(ref)
+    assert copy_ratio(fresh, ref, scale) == pytest.approx(1.0, abs=0.06)
+    assert copy_ratio(ref[:1000] + 0.01 * fresh, ref, scale) < 0.1
+
+
+class Snap(torch.nn.Module):
+    """G(z) = (1 − a)·(2 + z/2) + a·(the nearest reference row): a = 1 copies the reference."""
+
+    def __init__(self, reference):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+        self.register_buffer("ref", reference)
+
+    def forward(self, z):
+        x = 2 + 0.5 * z
+        near = self.ref[torch.cdist(x, self.ref).argmin(1)]
+        return (1 - self.a) * x + self.a * near
+
+
+class Memorise(Objective):
+    """Keeps a at 0 in the first half of the budget, then drives it to 1 (copying)."""
+
+    def loss(self, generator, z, y, *, rng, progress):
+        return (generator.a - (1.0 if progress > 0.5 else 0.0)) ** 2
+
+
+@pytest.mark.parametrize("guard", [0.0, 0.95])
+def test_the_copy_guard_keeps_the_last_weights_that_did_not_copy(tmp_path, guard):
+    # 8-D, like the guarded images (in 1-D a fresh point's nearest-neighbour distance has
+    # another median than a reference row's, though the same mean)
+    g = torch.Generator().manual_seed(1)
+    ref = 2 + 0.5 * torch.randn(256, 8, generator=g, dtype=torch.float64)
+    net = Snap(ref)
+    settings = LoopSettings(steps=400, time_budget=None, lr=5e-2, batch_size=64, ema=0.9,
+                            eval_every=5, patience=1000, checkpoint_every=0.0, seed=3)
+    # validated on the reference rows themselves: copies validate as well as anything, so
+    # only the guard can tell them apart
+    val = (torch.randn(256, 8, generator=g, dtype=torch.float64), ref)
+    res = train(Memorise(), net,
+                noise=lambda n, g: torch.randn(n, 8, generator=g, dtype=torch.float64),
+                batch=lambda n, g: ref[torch.randint(256, (n,), generator=g)],
+                validation=val, settings=settings, reference=ref, copy_below=guard)
+    a = float(res.generator.a)
+    if guard:
+        assert res.stopped.startswith("early stop: samples copy")
+        assert res.steps < 300 and abs(a) < 0.05  # the weights of before the copying
+        assert min(res.history.val_copy) < 0.5 and min(res.history.val_copy[:20]) > 0.9
+    else:
+        assert res.stopped == "budget" and a > 0.9 and res.history.val_copy == []

@@ -22,6 +22,10 @@ guard); :mod:`.callbacks` owns the rest, once. :func:`train` puts them together:
   converged to within the validation's resolution may still improve below it (measured: flow
   matching stopped at half its 120 s on 8gaussians scored 4.5). The loop returns its final EMA
   weights unless the best ones validated clearly better;
+- a copy guard on images (``reference`` rows): a check whose samples lie nearer the training
+  rows than the training rows lie to each other (:func:`~.callbacks.copy_ratio` below
+  ``copy_below``) is never the best, final weights that copy give way to the best check that
+  did not, and copying checks in a row stop training;
 - checkpoints (atomic, between steps only) every ``checkpoint_every`` seconds, at the end and on
   Ctrl-C; ``resume`` continues from one. Every step's randomness is drawn from
   ``SeedSequence([seed, step])``, so a resumed run with a step budget ends with exactly the
@@ -47,6 +51,8 @@ from ..errors import PushforwardError
 from ..objectives import Objective
 from .callbacks import (
     EARLY_STOP_FROM,
+    COPY_PATIENCE,
+    COPY_REFERENCE_ROWS,
     EMA,
     MAX_SNAPSHOTS,
     NOISE_MARGIN,
@@ -57,13 +63,16 @@ from .callbacks import (
     Progress,
     Snapshots,
     Validation,
+    copy_ratio,
+    copy_scale,
     validation_noise,
 )
 from .distributed import Single
 from .loop import DIVERGED, Callback, Loop, LoopSettings, lr_factor, step_generator
 
 __all__ = ["train", "History", "LoopSettings", "TrainResult", "Loop", "Callback",
-           "step_generator", "lr_factor", "validation_noise", "CHECKPOINT", "EARLY_STOP_FROM",
+           "step_generator", "lr_factor", "validation_noise", "copy_ratio", "copy_scale",
+           "COPY_PATIENCE", "COPY_REFERENCE_ROWS", "CHECKPOINT", "EARLY_STOP_FROM",
            "NOISE_MARGIN", "MAX_SNAPSHOTS", "SNAPSHOT_POINTS"]
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -79,6 +88,8 @@ class History:
     val_step: list[int] = field(default_factory=list)
     val_seconds: list[float] = field(default_factory=list)
     val_energy: list[float] = field(default_factory=list)
+    #: the copy guard's ratio at each check (empty when the run had no guard)
+    val_copy: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list]:
         return asdict(self)
@@ -112,6 +123,8 @@ def train(
     meta: dict[str, Any] | None = None,
     start: tuple[int, float] | None = None,
     strategy: Single | None = None,
+    reference: torch.Tensor | None = None,
+    copy_below: float = 0.0,
 ) -> TrainResult:
     """Train ``generator`` on ``objective`` until a budget ends or validation stops improving.
 
@@ -132,6 +145,9 @@ def train(
         strategy: one process (None) or many (:mod:`.distributed`): on ranks other than 0
             only the core and the EMA run (no validation, progress, snapshots or
             checkpoints), and every rank starts from rank 0's state (a resumed one included).
+        reference, copy_below: the copy guard (:class:`~.callbacks.Validation`): training rows
+            (standardised, at most :data:`~.callbacks.COPY_REFERENCE_ROWS`) and the copy ratio
+            below which a check's samples copy them (0 or no rows: no guard).
 
     Returns:
         :class:`TrainResult`; its generator holds the final EMA weights, or the best validated
@@ -141,7 +157,8 @@ def train(
     if s.steps is None and s.time_budget is None:
         raise PushforwardError("give a budget: steps or time_budget")
     ema = EMA(generator, s.ema)
-    val = Validation(objective, ema.module, *validation, every=s.eval_every, patience=s.patience)
+    val = Validation(objective, ema.module, *validation, every=s.eval_every, patience=s.patience,
+                     reference=reference, copy_below=copy_below)
     history, snaps = LossHistory(), Snapshots()
     ckpt = (Checkpoint(checkpoint_dir / CHECKPOINT, s.checkpoint_every, meta)
             if checkpoint_dir is not None else None)
@@ -167,5 +184,5 @@ def train(
                                + ((ckpt and ckpt.hint()) or "try a smaller --lr"))
     val.choose_weights()
     return TrainResult(ema.module, History(history.step, history.seconds, history.loss,
-                                           val.steps, val.seconds, val.energy),
+                                           val.steps, val.seconds, val.energy, val.copy),
                        stopped, loop.step, loop.elapsed(), val.best_energy, snaps.snapshots)

@@ -28,6 +28,10 @@ MAX_SNAPSHOTS = 24
 EARLY_STOP_FROM = 0.5  # share of the budget before which training never stops early
 NOISE_MARGIN = 2.0  # validation differences within this many noise levels are ties
 PLAIN_EVERY = 10.0  # seconds between progress lines when the console is not a terminal
+#: the copy guard's rows of the training set (a seeded subsample beyond; see :func:`copy_ratio`)
+COPY_REFERENCE_ROWS = 4096
+#: checks in a row whose samples copy training rows before training stops (second half only)
+COPY_PATIENCE = 3
 
 
 class EMA(Callback):
@@ -100,6 +104,40 @@ def validation_noise(y: torch.Tensor, n: int) -> float:
     return (1 / max(n, 1) + 1 / m) * pair_mean
 
 
+def _nearest(x: torch.Tensor, ref: torch.Tensor, *, exclude_self: bool = False) -> torch.Tensor:
+    """Each row of ``x``'s distance to its nearest row of ``ref`` (float64, in blocks)."""
+    out = []
+    for i in range(0, len(x), 512):
+        d = torch.cdist(x[i : i + 512].double(), ref.double())
+        if exclude_self:  # x is ref: a row's own zero distance does not count
+            d[torch.arange(len(d)), torch.arange(i, i + len(d))] = math.inf
+        out.append(d.min(1).values)
+    return torch.cat(out)
+
+
+def copy_ratio(samples: torch.Tensor, reference: torch.Tensor, scale: float) -> float:
+    """The median distance of ``samples`` to their nearest ``reference`` row, over ``scale``.
+
+    With ``scale`` the reference rows' own median leave-one-out distance (:func:`copy_scale`),
+    the ratio is ≈ 1 for samples drawn like new data (a fresh row's nearest neighbour among n
+    rows is as far as a training row's among the other n − 1) and falls towards 0 as samples
+    copy reference rows: the training-time form of the DCR ratio
+    (:func:`pushforward.evaluation.images.memorisation`), without spending held-out rows.
+
+    Example:
+        >>> ref = torch.randn(300, 5, generator=torch.Generator().manual_seed(0))
+        >>> scale = copy_scale(ref)
+        >>> copy_ratio(ref[:100] + 1e-3, ref, scale) < 0.01
+        True
+    """
+    return float(_nearest(samples, reference).median()) / max(scale, 1e-300)
+
+
+def copy_scale(reference: torch.Tensor) -> float:
+    """The median distance of a reference row to its nearest other reference row."""
+    return float(_nearest(reference, reference, exclude_self=True).median())
+
+
 class Validation(Callback):
     """ED² between the EMA's samples of fixed noise and the held-out sample, with early stopping.
 
@@ -109,27 +147,47 @@ class Validation(Callback):
     :data:`EARLY_STOP_FROM` of the budget is spent. It keeps the best weights;
     :meth:`choose_weights` puts them back at the end only if they validated clearly better than
     the final ones. Each check's samples go to ``loop.logs`` (``val``, ``val_samples``).
+
+    The copy guard (``reference``: training rows, and ``copy_below``): a check whose samples'
+    :func:`copy_ratio` falls below ``copy_below`` copies training rows. A small data set (1,132
+    digits) is memorised by a long run while the held-out ED² still looks fine, since copies of
+    training rows are as near the held-out rows as real data are. Such a check never counts as
+    the best; if the final one copies, the best check that did not comes back; after
+    :data:`COPY_PATIENCE` copying checks in a row (second half of the budget), following one
+    that did not, training stops. Samples drawn towards the data's dense middle (an
+    under-dispersed model, an untrained one) also lie nearer training rows than these lie to
+    each other: such checks read as copying too, as they fail the issue's DCR bar; a run that
+    never had a check above ``copy_below`` keeps its final weights and its whole budget.
     """
 
     key = "validation"
 
     def __init__(self, objective: Objective, model: nn.Module, z: torch.Tensor, y: torch.Tensor,
-                 *, every: int, patience: int):
+                 *, every: int, patience: int, reference: torch.Tensor | None = None,
+                 copy_below: float = 0.0):
         self.objective, self.model, self.z, self.y = objective, model, z, y
         self.every, self.patience = every, patience
         self.tie = NOISE_MARGIN * validation_noise(y, len(z))
+        self.reference = reference if copy_below > 0 else None
+        self.copy_below = copy_below
+        self.scale = copy_scale(reference) if self.reference is not None else 0.0
         self.best = copy.deepcopy(model.state_dict())
-        self.best_energy, self.bad = math.inf, 0
+        self.best_energy, self.bad, self.copying = math.inf, 0, 0
         self.steps: list[int] = []
         self.seconds: list[float] = []
         self.energy: list[float] = []
+        self.copy: list[float] = []  # the copy ratio of each check (guarded runs only)
 
     def on_step(self, loop: Loop) -> None:
         if loop.step % self.every == 0 or loop.budget_fraction() >= 1.0:
             self.check(loop)
-            if self.bad >= self.patience and loop.budget_fraction() >= EARLY_STOP_FROM:
+            late = loop.budget_fraction() >= EARLY_STOP_FROM
+            if self.bad >= self.patience and late:
                 self.stop_reason = (f"early stop: validation clearly worse for {self.patience} "
                                     "checks")
+            elif self.copying >= COPY_PATIENCE and late and math.isfinite(self.best_energy):
+                self.stop_reason = (f"early stop: samples copy training rows for "
+                                    f"{COPY_PATIENCE} checks")
 
     def on_end(self, loop: Loop) -> None:
         if not self.steps or self.steps[-1] != loop.step:  # a time budget ended between checks
@@ -139,11 +197,14 @@ class Validation(Callback):
         with torch.no_grad():
             pushed = self.objective.push(self.model, self.z)
             val = _energy(pushed, self.y)
+            copies = self._copies(pushed)
         loop.logs.update(val=val, val_samples=pushed)
         self.steps.append(loop.step)
         self.seconds.append(loop.elapsed())
         self.energy.append(val)
-        if val < self.best_energy:
+        if copies:
+            self.bad += 1  # a copying check is worse than any that samples
+        elif val < self.best_energy:
             self.best_energy, self.bad = val, 0
             self.best = copy.deepcopy(self.model.state_dict())
         elif val <= self.best_energy + self.tie:  # within noise of the best: not worse
@@ -152,22 +213,35 @@ class Validation(Callback):
             self.bad += 1
         return val
 
+    def _copies(self, pushed: torch.Tensor) -> bool:
+        """Whether the check's samples copy training rows (the copy guard; False without)."""
+        if self.reference is None:
+            return False
+        ratio = copy_ratio(pushed, self.reference, self.scale)
+        self.copy.append(ratio)
+        self.copying = self.copying + 1 if ratio < self.copy_below else 0
+        return ratio < self.copy_below
+
     def choose_weights(self) -> None:
         """Validation on a few thousand points is noisy: keep the final weights unless the best
-        ones validated better by more than that noise."""
+        ones validated better by more than that noise, or the final ones copy training rows."""
         final = self.energy[-1] if self.energy else math.inf
-        if self.best_energy < final - self.tie:
+        copies = self.copying > 0 and math.isfinite(self.best_energy)
+        if copies or self.best_energy < final - self.tie:
             self.model.load_state_dict(self.best)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_energy": self.best_energy, "bad": self.bad,
-                "steps": self.steps, "seconds": self.seconds, "energy": self.energy}
+                "copying": self.copying, "steps": self.steps, "seconds": self.seconds,
+                "energy": self.energy, "copy": self.copy}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best = state["best"]
         self.best_energy, self.bad = float(state["best_energy"]), int(state["bad"])
+        self.copying = int(state.get("copying", 0))
         self.steps, self.seconds, self.energy = (list(state[k])
                                                  for k in ("steps", "seconds", "energy"))
+        self.copy = list(state.get("copy", []))
 
 
 class Snapshots(Callback):
