@@ -122,7 +122,9 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict) -> 
         steps, seconds = m.info["steps"], m.info["seconds"]
         row.update(net=m.net_spec["name"], steps=steps,
                    steps_per_s=round(steps / max(seconds, 1e-9), 1),
-                   batch=m.settings["train"]["batch_size"])
+                   batch=m.settings["train"]["batch_size"], stopped=m.info["stopped"],
+                   copy_ratio_last=(round(m.history["val_copy"][-1], 3)
+                                    if m.history.get("val_copy") else None))
     if ytr is not None:
         lo, hi = class_ratios(g, train, ytr, yte)
         row.update(class_min=round(lo, 2), class_max=round(hi, 2))

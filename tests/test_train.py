@@ -18,9 +18,9 @@ from pushforward.train import (
     Callback,
     Loop,
     LoopSettings,
-    lr_factor,
     copy_ratio,
     copy_scale,
+    lr_factor,
     train,
     validation_noise,
 )

@@ -50,9 +50,9 @@ from torch import nn
 from ..errors import PushforwardError
 from ..objectives import Objective
 from .callbacks import (
-    EARLY_STOP_FROM,
     COPY_PATIENCE,
     COPY_REFERENCE_ROWS,
+    EARLY_STOP_FROM,
     EMA,
     MAX_SNAPSHOTS,
     NOISE_MARGIN,
