@@ -123,8 +123,7 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict) -> 
         row.update(net=m.net_spec["name"], steps=steps,
                    steps_per_s=round(steps / max(seconds, 1e-9), 1),
                    batch=m.settings["train"]["batch_size"], stopped=m.info["stopped"],
-                   copy_ratio_last=(round(m.history["val_copy"][-1], 3)
-                                    if m.history.get("val_copy") else None))
+                   copy_ratios=[round(r, 3) for r in m.history.get("val_copy", [])[::10]])
     if ytr is not None:
         lo, hi = class_ratios(g, train, ytr, yte)
         row.update(class_min=round(lo, 2), class_max=round(hi, 2))

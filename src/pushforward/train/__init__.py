@@ -24,7 +24,7 @@ guard); :mod:`.callbacks` owns the rest, once. :func:`train` puts them together:
   weights unless the best ones validated clearly better;
 - a copy guard on images (``reference`` rows): a check whose samples lie nearer the training
   rows than the training rows lie to each other (:func:`~.callbacks.copy_ratio` below
-  ``copy_below``) is never the best, final weights that copy give way to the best check that
+  ``copy_below``) is never the best, final weights that copy give way to the last check that
   did not, and copying checks in a row stop training;
 - checkpoints (atomic, between steps only) every ``checkpoint_every`` seconds, at the end and on
   Ctrl-C; ``resume`` continues from one. Every step's randomness is drawn from

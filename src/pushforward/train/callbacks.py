@@ -152,9 +152,11 @@ class Validation(Callback):
     :func:`copy_ratio` falls below ``copy_below`` copies training rows. A small data set (1,132
     digits) is memorised by a long run while the held-out ED² still looks fine, since copies of
     training rows are as near the held-out rows as real data are. Such a check never counts as
-    the best; if the final one copies, the best check that did not comes back; after
-    :data:`COPY_PATIENCE` copying checks in a row (second half of the budget), following one
-    that did not, training stops. Samples drawn towards the data's dense middle (an
+    the best; if the final one copies, the weights of the last check that did not come back
+    (memorising sets in late, after the weights that sampled best so far: the best-ED² clean
+    check was measured to be an early, poor one on digits); after :data:`COPY_PATIENCE`
+    copying checks in a row (second half of the budget), following one that did not, training
+    stops. Samples drawn towards the data's dense middle (an
     under-dispersed model, an untrained one) also lie nearer training rows than these lie to
     each other: such checks read as copying too, as they fail the issue's DCR bar; a run that
     never had a check above ``copy_below`` keeps its final weights and its whole budget.
@@ -172,6 +174,7 @@ class Validation(Callback):
         self.copy_below = copy_below
         self.scale = copy_scale(reference) if self.reference is not None else 0.0
         self.best = copy.deepcopy(model.state_dict())
+        self.clean: dict[str, Any] | None = None  # the last check's weights that did not copy
         self.best_energy, self.bad, self.copying = math.inf, 0, 0
         self.steps: list[int] = []
         self.seconds: list[float] = []
@@ -185,7 +188,7 @@ class Validation(Callback):
             if self.bad >= self.patience and late:
                 self.stop_reason = (f"early stop: validation clearly worse for {self.patience} "
                                     "checks")
-            elif self.copying >= COPY_PATIENCE and late and math.isfinite(self.best_energy):
+            elif self.copying >= COPY_PATIENCE and late and self.clean is not None:
                 self.stop_reason = (f"early stop: samples copy training rows for "
                                     f"{COPY_PATIENCE} checks")
 
@@ -202,6 +205,8 @@ class Validation(Callback):
         self.steps.append(loop.step)
         self.seconds.append(loop.elapsed())
         self.energy.append(val)
+        if self.reference is not None and not copies:
+            self.clean = copy.deepcopy(self.model.state_dict())
         if copies:
             self.bad += 1  # a copying check is worse than any that samples
         elif val < self.best_energy:
@@ -224,21 +229,24 @@ class Validation(Callback):
 
     def choose_weights(self) -> None:
         """Validation on a few thousand points is noisy: keep the final weights unless the best
-        ones validated better by more than that noise, or the final ones copy training rows."""
+        ones validated better by more than that noise; final weights that copy training rows
+        give way to the last ones that did not."""
         final = self.energy[-1] if self.energy else math.inf
-        copies = self.copying > 0 and math.isfinite(self.best_energy)
-        if copies or self.best_energy < final - self.tie:
+        if self.copying > 0 and self.clean is not None:
+            self.model.load_state_dict(self.clean)
+        elif self.best_energy < final - self.tie:
             self.model.load_state_dict(self.best)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_energy": self.best_energy, "bad": self.bad,
-                "copying": self.copying, "steps": self.steps, "seconds": self.seconds,
-                "energy": self.energy, "copy": self.copy}
+                "copying": self.copying, "clean": self.clean, "steps": self.steps,
+                "seconds": self.seconds, "energy": self.energy, "copy": self.copy}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best = state["best"]
         self.best_energy, self.bad = float(state["best_energy"]), int(state["bad"])
         self.copying = int(state.get("copying", 0))
+        self.clean = state.get("clean")
         self.steps, self.seconds, self.energy = (list(state[k])
                                                  for k in ("steps", "seconds", "energy"))
         self.copy = list(state.get("copy", []))
