@@ -135,23 +135,42 @@ def test_leaderboard_rows_carry_the_dcr_ratio():
     assert scored and all(r["dcr"] > 0.8 and r["copies"] is False for r in scored)
 
 
-def test_a_learned_map_tied_with_the_cheap_winner_wins_only_on_a_clear_tie_break():
-    """Scores within the noise: the higher held-out log-likelihood decides when both have one,
-    else a C2ST nearer 0.5 by more than twice its binomial sd; unresolved, the cheap one stays."""
+def test_the_lowest_score_wins_cheap_or_learned_and_a_clear_c2st_breaks_ties():
+    """One scale for every candidate: a learned map wins by a lower score alone; within twice
+    the floor's noise a C2ST nearer 0.5 by more than twice its binomial sd decides, else the
+    lower score stays."""
     from types import SimpleNamespace
 
-    from pushforward.auto import _wins_tie
+    from pushforward.auto import _pick
 
-    def scorer(log_lik, c2st):
-        return SimpleNamespace(n=400, log_lik=lambda m: log_lik[m], c2st=lambda m: c2st[m])
+    def scorer(c2st):
+        return SimpleNamespace(noise=0.001, check_rows=400, c2st=lambda m: c2st[m])
 
     fitted = {"nsf": "nsf", "gmm": "gmm"}
-    row, other = {"method": "nsf"}, {"method": "gmm"}
-    assert _wins_tie(row, other, fitted, scorer({"nsf": -1.0, "gmm": -1.2}, {}))
-    assert not _wins_tie(row, other, fitted, scorer({"nsf": -1.3, "gmm": -1.2}, {}))
+    rows = [{"method": "gmm", "kind": "cheap", "score": 0.0200},
+            {"method": "nsf", "kind": "learned", "score": 0.0100}]
+    assert _pick(rows, fitted, scorer({}))["method"] == "nsf"  # apart by 10 noises
+    tied = [dict(rows[0], score=0.0105), rows[1]]
     sd = 0.5 / 400**0.5
-    no_density = {"nsf": None, "gmm": -1.2}
-    assert _wins_tie(row, other, fitted, scorer(no_density, {"nsf": 0.5, "gmm": 0.5 + 3 * sd}))
-    assert not _wins_tie(row, other, fitted, scorer(no_density, {"nsf": 0.5, "gmm": 0.5 + sd}))
-    assert not _wins_tie({"method": "nsf", "copies": True}, other, fitted,
-                         scorer({"nsf": 0.0, "gmm": -1.2}, {}))
+    assert _pick(tied, fitted, scorer({"nsf": 0.5 + 3 * sd, "gmm": 0.5}))["method"] == "gmm"
+    assert _pick(tied, fitted, scorer({"nsf": 0.5 + sd, "gmm": 0.5}))["method"] == "nsf"
+
+
+def test_scores_compare_ten_thousand_rows_on_the_directions_every_candidate_shares():
+    """The race scores on up to 10⁴ held-out rows; its sliced energy figure is the pairwise ED²
+    up to the directions' Monte Carlo error (exact in 1-D)."""
+    import torch
+
+    from pushforward.losses.sliced import random_projections
+    from pushforward.metrics import energy_distance_sq, sliced_energy_sq
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(500, 3)), rng.normal(size=(400, 3)) * 1.3 + 0.2
+    theta = random_projections(3, 3000, generator=0, dtype=torch.float64).numpy()
+    assert sliced_energy_sq(x, y, theta) == pytest.approx(energy_distance_sq(x, y), rel=0.01)
+    assert sliced_energy_sq(x[:, :1], y[:, :1], np.ones((1, 1))) == pytest.approx(
+        energy_distance_sq(x[:, :1], y[:, :1]), rel=1e-9)
+    m = pushforward.fit("moons", seed=0, time_budget=8, exclude="nsf,ot-flow-matching")
+    assert "10,000 held-out rows" in m.info["auto"]
+
+

@@ -5,6 +5,8 @@
 - ``ed_ratio``: the mean ED² of 5 generated samples against one test sample, divided by the mean
   ED² of 10 real samples of the same size against the same test sample (the floor); everything
   standardised by the training data's column means and standard deviations.
+- ``sliced_energy_sq``: the same ED² from 1-D projections, by sorting, for samples of 10⁴–10⁵
+  points.
 - ``ks_one_sample`` / ``ks_two_sample`` with their floors 0.8687·√(1/n) and 0.8687·√(1/n + 1/m).
 """
 
@@ -79,6 +81,57 @@ class Ratio:
 
     def as_dict(self) -> dict[str, float]:
         return {**asdict(self), "ratio": self.ratio}
+
+
+def _sorted_distance_sums(s: np.ndarray) -> np.ndarray:
+    # Σ_{a,b} |v_a − v_b| over ordered pairs of each row's sorted values: 2 Σ_k (2k − N − 1) v_(k)
+    n = s.shape[-1]
+    return 2 * (s @ (2 * np.arange(1, n + 1) - n - 1.0))
+
+
+def _cross_distance_sums(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    # Σ_{i,j} |x_i − y_j| per row of sorted values: for each x_i with k of the y below it,
+    # x_i (2k − m) − 2 (sum of those k) + (sum of all y)
+    m = ys.shape[-1]
+    prefix = np.concatenate([np.zeros((len(ys), 1)), np.cumsum(ys, axis=-1)], axis=-1)
+    out = np.empty(len(xs))
+    for r, (x, y, c) in enumerate(zip(xs, ys, prefix, strict=True)):
+        k = np.searchsorted(y, x)
+        out[r] = np.sum(x * (2 * k - m)) - 2 * c[k].sum() + len(x) * c[-1]
+    return out
+
+
+def sliced_energy_sq(x, y, projections) -> float:
+    """ED²(X, Y) estimated from 1-D projections by sorting: O(P (n + m) log(n + m)), no pairs.
+
+    For unit directions θ uniform on the sphere, E‖u‖ = c_d · E_θ|θᵀu| with
+    c_d = √π Γ((d + 1)/2) / Γ(d/2), so ED² = c_d · E_θ ED²(θᵀX, θᵀY) (Székely and Rizzo 2013,
+    the projection identity), for the V-statistic of empirical samples too. Averaged over
+    the P directions given, it is an unbiased estimate of :func:`energy_distance_sq` (exact in
+    1-D) that compares 10⁴ points with 10⁴ in a fraction of a second: it lets ``auto`` score
+    its candidates on as many rows as the benchmarks' figures use. Samples compared on one set
+    of directions share their projection noise, so differences between candidates are sharper
+    than each value.
+
+    Arguments:
+        x: sample (n, d).
+        y: sample (m, d).
+        projections: (d, P) unit directions
+            (:func:`pushforward.losses.sliced.random_projections`).
+
+    Example:
+        >>> x = np.array([[0.0, 0.0], [1.0, 2.0]])
+        >>> round(sliced_energy_sq(x, x + [1.0, 0.0], np.eye(2)), 6)  # c_2 · mean(1, 0)
+        0.785398
+    """
+    theta = np.asarray(projections, dtype=np.float64)
+    xs = np.sort(theta.T @ np.asarray(x, dtype=np.float64).T, axis=-1)  # (P, n), rows sorted
+    ys = np.sort(theta.T @ np.asarray(y, dtype=np.float64).T, axis=-1)
+    n, m, d = xs.shape[1], ys.shape[1], theta.shape[0]
+    sxx, syy = _sorted_distance_sums(xs), _sorted_distance_sums(ys)
+    sxy = _cross_distance_sums(xs, ys)
+    c = math.sqrt(math.pi) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
+    return float(c * np.mean(2 * sxy / (n * m) - sxx / n**2 - syy / m**2))
 
 
 def ed_ratio(
