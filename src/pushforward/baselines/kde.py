@@ -171,10 +171,14 @@ class KernelDensityMap(_mixture.MixtureMap):
 def fit_kde(source, *, noise: str = "normal", latent_dim: int | None = None,
             seed: int | None = None, schema: Schema | None = None,
             time_budget: float | None = None,
-            n_train: int = 20_000) -> KernelDensityMap:
+            n_train: int = MAX_POINTS) -> KernelDensityMap:
     """Fit a :class:`KernelDensityMap` to the source's data (or ``n_train`` fresh draws).
 
-    ``time_budget`` is accepted like every method's; the fit takes about a second whatever it is.
+    From a sampler it keeps as many draws as it holds centres: a kernel estimate reproduces its
+    finite sample's own distance to the distribution, which on rings (10⁴-point energy ratios
+    against 4 real samples, 3 test draws) made 1.27–2.59× the floor from 20,000 draws and
+    0.92–1.17× from 50,000. ``time_budget`` is accepted like every method's; the fit takes
+    about a second whatever it is (the bandwidth's cross-validation uses :data:`CV_ROWS`).
     """
     schema = schema if schema is not None else infer_schema(source)
     _mixture.check_latent("kde", schema.encoded_dim, latent_dim)
