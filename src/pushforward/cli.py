@@ -204,6 +204,16 @@ def _method_help() -> str:
 _METHOD_HELP = _method_help()
 
 
+def _launch_if_asked(nproc: int | None) -> None:
+    """``--nproc N`` outside torchrun: the same command relaunched in N processes (exits)."""
+    if nproc is not None and nproc < 1:
+        raise PushforwardError(f"--nproc must be at least 1, got {nproc}")
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet inside torchrun
+        from .train.distributed import launch
+
+        raise typer.Exit(launch(nproc))
+
+
 @app.command()
 @_errors
 def fit(
@@ -296,12 +306,7 @@ def fit(
                                               "docs/distributed.md.")] = None,
 ) -> None:
     """Fit a map from noise to DATA and save it."""
-    if nproc is not None and nproc < 1:
-        raise PushforwardError(f"--nproc must be at least 1, got {nproc}")
-    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet inside torchrun
-        from .train.distributed import launch
-
-        raise typer.Exit(launch(nproc))
+    _launch_if_asked(nproc)
     started = time.monotonic()  # --time-budget counts reading the data too
     from . import api
     from .auto import leaderboard_lines
