@@ -223,6 +223,26 @@ def test_a_hostile_nsf_file_is_refused_in_one_line(tmp_path):
     assert "\n" not in str(e.value)
 
 
+def test_vae_learning_rate_is_set_from_the_rows():
+    """5e-3 for flat rows of at most 2 columns, the loop's 2e-3 for wider rows and images;
+    a rate the run names wins."""
+    from pushforward.learned import DEFAULT_LR
+
+    cpu = torch.device("cpu")
+    for dim, event, want in ((1, None, 5e-3), (2, None, 5e-3), (3, None, None),
+                             (4, (1, 2, 2), None)):
+        vae = VAE(encoder_width=8, encoder_depth=1)
+        vae.setup(dim=dim, latent_dim=dim, device=cpu, dtype=torch.float32, seed=0,
+                  event_shape=event)
+        assert vae.learning_rate(dim) == want, (dim, event)
+    rng = np.random.default_rng(0)
+    wide = rng.normal(size=(300, 3))
+    lrs = [pushforward.fit(x, method="vae", seed=0, steps=2, threads=1, **kw,
+                           **SMALL["vae"]).settings["train"]["lr"]
+           for x, kw in ((banana(), {}), (wide, {}), (banana(), {"lr": 1e-3}))]
+    assert lrs == [5e-3, DEFAULT_LR, 1e-3]
+
+
 def test_vae_noise_scale_stays_at_or_above_its_floor():
     vae = VAE(sigma_init=0.5, sigma_min=0.2, encoder_width=8, encoder_depth=1)
     vae.setup(dim=2, latent_dim=2, device=torch.device("cpu"), dtype=torch.float64, seed=0)
