@@ -272,6 +272,7 @@ def fit(
     lr: Annotated[float | None, typer.Option(help="Learned: Adam learning rate (1e-2 for "
                                              "the monotone net, 5e-3 for sliced-js/-kl "
                                              "(2e-2 for sliced-js in 2-D), "
+                                             "5e-3 for vae on 1–2 columns, "
                                              "else 2e-3).")
                   ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Learned: batch size (default: by "

@@ -68,7 +68,8 @@ class TrainConfig:
         lr: Adam's learning rate, cosine-decayed over the budget to 5 % (0.5 % for ``sliced-js``
             on 2-D data, whose rate is 10× higher) (None: 1e-2 for the
             ``monotone`` net, whose few parameters move far, else the objective's own (5e-3 for
-            ``sliced-js`` and ``sliced-kl``, 2e-2 for ``sliced-js`` on 2-D data) or 2e-3).
+            ``sliced-js`` and ``sliced-kl``, 2e-2 for ``sliced-js`` on 2-D data, 5e-3 for
+            ``vae`` on flat rows of at most 2 columns) or 2e-3).
         batch_size: noise and target samples per step (None: the objective's default, from
             16384 for 1-D histogram losses down to 512 for Sinkhorn).
         steps, time_budget: budgets; the first reached ends training. With neither, the budget is
