@@ -9,7 +9,10 @@ Two tables per device (the CPU always; CUDA when torch sees a GPU, named by
    ``--repeats`` calls after one warm-up, as samples per second.
 2. **Learned methods**: steps per second of ``fit`` with its defaults (net, batch, rate) for
    ``--steps`` steps on ``moons`` (2-D) and ``digits`` (64 pixels), the loop's own clock
-   (``info["seconds"]``, training only, not the closing check).
+   (``info["seconds"]``, training only, not the closing check), in float32 and in mixed
+   precision (``precision="bf16"``: the networks in bfloat16, the losses in float32; ``nsf``
+   keeps float32, so its two columns time the same run). The losses of table 1 are float32
+   in both precisions, so table 1 has no bf16 column.
 
 The issue's bars (issue 15): on the accelerator, hist-js forward+backward at n = 2²² at least 50×
 the 2-core CPU's rate, and flow matching on digits at least 20× the CPU's steps/s. Run this on
@@ -19,6 +22,7 @@ Usage:
     python benchmarks/gpu.py                              # every device, default sizes
     python benchmarks/gpu.py --lo 16 --hi 20 --steps 30   # a short form
     python benchmarks/gpu.py --devices cpu --json cpu.json
+    python benchmarks/gpu.py --lo 16 --hi 16 --methods sliced-js,flow-matching --precisions bf16
 """
 
 from __future__ import annotations
@@ -71,10 +75,41 @@ def loss_rate(key: str, n: int, device: str, repeats: int) -> float:
     return n / statistics.median(times)
 
 
-def method_rate(method: str, target: str, device: str, steps: int) -> tuple[float, int]:
+def method_rate(method: str, target: str, device: str, steps: int,
+                precision: str = "fp32") -> tuple[float, int]:
     """(steps per second of training, steps reached) of ``fit``'s defaults on ``target``."""
-    m = pushforward.fit(target, method=method, steps=steps, device=device, seed=0)
+    m = pushforward.fit(target, method=method, steps=steps, device=device, seed=0,
+                        precision=precision)
     return m.info["steps"] / max(m.info["seconds"], 1e-9), m.info["steps"]
+
+
+def loss_table(device: str, a: argparse.Namespace, rows: dict) -> None:
+    """Table 1 for one device: hist-js and swd samples/s at n = 2^lo … 2^hi."""
+    print(f"{'n':>10}  {'hist-js samples/s':>18}  {'swd samples/s':>14}")
+    for k in range(a.lo, a.hi + 1):
+        n = 2**k
+        rates = {key: loss_rate(key, n, device, a.repeats) for key in ("hist-js", "swd")}
+        rows["losses"][n] = rates
+        print(f"{'2^' + str(k):>10}  {rates['hist-js']:>18.3g}  {rates['swd']:>14.3g}",
+              flush=True)
+
+
+def method_table(device: str, a: argparse.Namespace, rows: dict) -> None:
+    """Table 2 for one device: steps/s of each method on each target, in each precision."""
+    heads = [f"{t} {p}" for t in a.targets.split(",") for p in a.precisions.split(",")]
+    print(f"\n{'method':<15}" + "".join(f"{h + ' steps/s':>24}" for h in heads))
+    for method in a.methods.split(","):
+        cells = []
+        for target in a.targets.split(","):
+            for precision in a.precisions.split(","):
+                try:
+                    rate, reached = method_rate(method, target, device, a.steps, precision)
+                    rows["methods"].setdefault(method, {}).setdefault(target, {})[precision] = {
+                        "steps_per_s": rate, "steps": reached}
+                    cells.append(f"{rate:>12.1f} ({reached})")
+                except pushforward.PushforwardError as e:  # e.g. a loss that takes d ≤ 2 only
+                    cells.append(f"{'—':>12} {str(e)[:6]}")
+        print(f"{method:<15}" + "".join(f"{c:>24}" for c in cells), flush=True)
 
 
 def main() -> None:
@@ -86,31 +121,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100, help="training steps per method")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--targets", default="moons,digits")
+    ap.add_argument("--precisions", default="fp32,bf16", help="comma-separated fp32,bf16")
     ap.add_argument("--json", help="write the figures to this file")
     a = ap.parse_args()
     out: dict = {}
     for device in devices(a.devices):
         print(f"\n== {device}: {device_name(device)} ==")
         rows = out.setdefault(device, {"name": device_name(device), "losses": {}, "methods": {}})
-        print(f"{'n':>10}  {'hist-js samples/s':>18}  {'swd samples/s':>14}")
-        for k in range(a.lo, a.hi + 1):
-            n = 2**k
-            rates = {key: loss_rate(key, n, device, a.repeats) for key in ("hist-js", "swd")}
-            rows["losses"][n] = rates
-            print(f"{'2^' + str(k):>10}  {rates['hist-js']:>18.3g}  {rates['swd']:>14.3g}",
-                  flush=True)
-        print(f"\n{'method':<15}" + "".join(f"{t + ' steps/s':>20}" for t in a.targets.split(",")))
-        for method in a.methods.split(","):
-            cells = []
-            for target in a.targets.split(","):
-                try:
-                    rate, reached = method_rate(method, target, device, a.steps)
-                    rows["methods"].setdefault(method, {})[target] = {"steps_per_s": rate,
-                                                                      "steps": reached}
-                    cells.append(f"{rate:>12.1f} ({reached})")
-                except pushforward.PushforwardError as e:  # e.g. a loss that takes d ≤ 2 only
-                    cells.append(f"{'—':>12} {str(e)[:6]}")
-            print(f"{method:<15}" + "".join(f"{c:>20}" for c in cells), flush=True)
+        if a.hi >= a.lo:
+            loss_table(device, a, rows)
+        method_table(device, a, rows)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
@@ -120,11 +140,12 @@ def main() -> None:
         for n in common:
             ratio = gpu["losses"][n]["hist-js"] / cpu["losses"][n]["hist-js"]
             print(f"hist-js at n = {n}: GPU / CPU = {ratio:.0f}×")
-        fm = [gpu["methods"].get("flow-matching", {}).get("digits"),
-              cpu["methods"].get("flow-matching", {}).get("digits")]
-        if all(fm):
-            print(f"flow matching on digits: GPU / CPU = "
-                  f"{fm[0]['steps_per_s'] / fm[1]['steps_per_s']:.0f}× steps/s")
+        for p in a.precisions.split(","):
+            fm = [gpu["methods"].get("flow-matching", {}).get("digits", {}).get(p),
+                  cpu["methods"].get("flow-matching", {}).get("digits", {}).get(p)]
+            if all(fm):
+                print(f"flow matching on digits, {p}: GPU / CPU = "
+                      f"{fm[0]['steps_per_s'] / fm[1]['steps_per_s']:.0f}× steps/s")
 
 
 if __name__ == "__main__":
