@@ -53,6 +53,10 @@ def test_fit_sample_info_round_trip(tmp_path, csv):
     assert lines[0] == "b" and len(lines) == 501
     r = run("info", model)
     assert r.exit_code == 0 and "quantile" in r.stdout
+    # piped (not a terminal): each row as long as its own text, not padded to the widest
+    lines = r.stdout.splitlines()
+    assert not [ln for ln in lines if ln != ln.rstrip()], lines
+    assert len(next(ln for ln in lines if ln.split()[:1] == ["seed"])) < 30, lines
     meta = json.loads(run("info", model, "--json").stdout)
     assert meta["columns"] == ["b"] and meta["seed"] == 3
 

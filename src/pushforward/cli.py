@@ -159,10 +159,21 @@ def _quiet_stdout() -> None:
 
 
 def _print_table(table: Table, *, to: Console | None = None) -> None:
-    """Print a table whose cells fold rather than end in "…": no verdict is ever cut."""
+    """Print a table whose cells fold rather than end in "…": no verdict is ever cut.
+
+    Not in a terminal, rich pads every row to the widest one (a 500-character settings cell
+    made each line of ``info | cat`` 513 characters): the trailing spaces are cut, so a pipe
+    gets each row as long as its own text.
+    """
     for column in table.columns:
         column.overflow = "fold"
-    (to or out).print(table)
+    console = to or out
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:
+        console.print(table)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def _split(columns: str | None) -> list[str] | None:
@@ -365,6 +376,16 @@ def fit(
     _print_fit(fitted, path)
 
 
+def _launch_if_asked(nproc: int | None) -> None:
+    """``--nproc N`` outside torchrun: run this command in N processes, and exit with theirs."""
+    if nproc is not None and nproc < 1:
+        raise PushforwardError(f"--nproc must be at least 1, got {nproc}")
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet inside torchrun
+        from .train.distributed import launch
+
+        raise typer.Exit(launch(nproc))
+
+
 def _options(flags: dict, config: Path | None) -> dict:
     """The fit's options: the flags given, and a TOML file's training settings."""
     options = {k: v for k, v in flags.items() if v is not None}
@@ -427,7 +448,12 @@ def _is_learned(method: str) -> bool:
 def _print_fit(fitted, path: Path) -> None:
     out.print(f"fitted {fitted.method} ({fitted.noise} noise, k={fitted.latent_dim} → "
               f"d={fitted.dim}); saved {path}", markup=False)
-    out.print(f"seed {fitted.seed} (--seed {fitted.seed} repeats this fit)", highlight=False)
+    if "sketch" in fitted.info:  # KLL compacts at random, and DataSketches takes no seed
+        out.print(f"seed {fitted.seed} (--seed {fitted.seed} repeats this fit within the "
+                  f"sketch's rank error {fitted.info['sketch'].get('rank_error')}, not exactly:"
+                  " the sketch compacts at random)", highlight=False)
+    else:
+        out.print(f"seed {fitted.seed} (--seed {fitted.seed} repeats this fit)", highlight=False)
     if "stopped" in fitted.info:
         i = fitted.info
         out.print(f"trained {i['steps']:,} steps in {i['seconds']:.1f} s ({i['stopped']})")
