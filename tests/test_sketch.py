@@ -75,3 +75,17 @@ def test_extremes_and_sketch_combine_exactly_where_they_are_kept():
     srt = np.sort(x[:, 0])
     index = np.array([1.0, 2.5, 50.0, 4951.0, 4999.5, 5000.0])
     np.testing.assert_allclose(s.values(index, 0), np.interp(index, np.arange(1, 5001), srt))
+
+
+def test_a_sketched_fit_says_its_seed_repeats_it_only_within_the_rank_error(big_file, tmp_path):
+    """DataSketches' KLL takes no seed: the same seed refits within the rank error, not exactly,
+    and the command does not claim otherwise."""
+    from typer.testing import CliRunner
+
+    from pushforward.cli import app
+
+    r = CliRunner().invoke(app, ["fit", str(big_file), "--method", "quantile", "--seed", "3",
+                                 "--holdout", "0", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert "--seed 3 repeats this fit within the sketch's rank error" in r.stdout, r.stdout
+    assert "repeatable" in pushforward.load(tmp_path / "m").info["sketch"]
