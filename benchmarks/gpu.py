@@ -101,15 +101,27 @@ def method_table(device: str, a: argparse.Namespace, rows: dict) -> None:
     for method in a.methods.split(","):
         cells = []
         for target in a.targets.split(","):
-            for precision in a.precisions.split(","):
-                try:
-                    rate, reached = method_rate(method, target, device, a.steps, precision)
-                    rows["methods"].setdefault(method, {}).setdefault(target, {})[precision] = {
-                        "steps_per_s": rate, "steps": reached}
-                    cells.append(f"{rate:>12.1f} ({reached})")
-                except pushforward.PushforwardError as e:  # e.g. a loss that takes d ≤ 2 only
-                    cells.append(f"{'—':>12} {str(e)[:6]}")
+            try:
+                rates = precision_rates(method, target, device, a)
+            except pushforward.PushforwardError as e:  # e.g. a loss that takes d ≤ 2 only
+                cells += [f"{'—':>12} {str(e)[:6]}"] * len(a.precisions.split(","))
+                continue
+            for precision, (rate, reached) in rates.items():
+                rows["methods"].setdefault(method, {}).setdefault(target, {})[precision] = {
+                    "steps_per_s": rate, "steps": reached}
+                cells.append(f"{rate:>12.1f} ({reached})")
         print(f"{method:<15}" + "".join(f"{c:>24}" for c in cells), flush=True)
+
+
+def precision_rates(method: str, target: str, device: str,
+                    a: argparse.Namespace) -> dict[str, tuple[float, int]]:
+    """{precision: (median steps/s, steps)} over ``--fit-repeats`` fits, the precisions taken
+    in turn (fp32, bf16, fp32, bf16, …), so a shared machine's load falls on both alike."""
+    runs: dict[str, list[tuple[float, int]]] = {p: [] for p in a.precisions.split(",")}
+    for _ in range(a.fit_repeats):
+        for precision, got in runs.items():
+            got.append(method_rate(method, target, device, a.steps, precision))
+    return {p: (statistics.median(r for r, _ in got), got[0][1]) for p, got in runs.items()}
 
 
 def main() -> None:
@@ -122,6 +134,8 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--targets", default="moons,digits")
     ap.add_argument("--precisions", default="fp32,bf16", help="comma-separated fp32,bf16")
+    ap.add_argument("--fit-repeats", type=int, default=1,
+                    help="fits per method, target and precision (median; in turn)")
     ap.add_argument("--json", help="write the figures to this file")
     a = ap.parse_args()
     out: dict = {}
