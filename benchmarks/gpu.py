@@ -131,7 +131,7 @@ def main() -> None:
     ap.add_argument("--hi", type=int, default=22, help="largest n is 2^hi (24 on a GPU)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=100, help="training steps per method")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(METHODS), help="'' skips table 2")
     ap.add_argument("--targets", default="moons,digits")
     ap.add_argument("--precisions", default="fp32,bf16", help="comma-separated fp32,bf16")
     ap.add_argument("--fit-repeats", type=int, default=1,
@@ -144,7 +144,8 @@ def main() -> None:
         rows = out.setdefault(device, {"name": device_name(device), "losses": {}, "methods": {}})
         if a.hi >= a.lo:
             loss_table(device, a, rows)
-        method_table(device, a, rows)
+        if a.methods:
+            method_table(device, a, rows)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
