@@ -80,6 +80,7 @@ def test_nsf_keeps_float32_whatever_the_precision():
                             seed=0, precision=p) for p in ("fp32", "bf16"))
     for k, v in a.net.state_dict().items():
         assert torch.equal(v, b.net.state_dict()[k]), k
+    assert b.info["precision"].startswith("fp32") and "precision" not in a.info  # says so
 
 
 def test_the_model_file_of_a_bf16_run_is_float32(tmp_path):

@@ -693,6 +693,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                                       for _, v in result.snapshots])
     fitted.info.update({"stopped": result.stopped, "steps": result.steps,
                         "seconds": round(result.seconds, 2)})
+    if config.precision != "fp32" and not objective.mixed_precision:  # asked, not applied
+        fitted.info["precision"] = f"fp32: {method} keeps float32 (its loss is the network's)"
     return fitted
 
 
