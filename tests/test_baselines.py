@@ -88,6 +88,20 @@ def test_kde_cross_validation_shrinks_the_bandwidth_with_tighter_clusters():
     assert tight.bandwidth_ < wide.bandwidth_ / 20
 
 
+def test_from_a_sampler_kde_and_copula_keep_fifty_thousand_draws_and_data_stays_as_given():
+    """A map fitted to a finite sample inherits that sample's distance to the distribution, so
+    from a sampler the kernel estimate keeps as many draws as it holds centres; a data file's
+    rows are used as they are."""
+    from pushforward.baselines.kde import MAX_POINTS
+
+    kde = pushforward.fit("moons", method="kde", seed=0)
+    assert kde.points_.shape == (MAX_POINTS, 2) == (50_000, 2)
+    copula = pushforward.fit("moons", method="copula", seed=0)
+    assert copula.marginals_.quantiles_.shape[0] == 50_000
+    rows = pushforward.fit(two_blobs(700), method="kde", seed=0).points_.shape[0]
+    assert rows == round(0.9 * 700)  # a data file keeps 10 % out for the closing check
+
+
 def test_leave_one_out_likelihood_prefers_a_middle_bandwidth():
     y = np.random.default_rng(7).normal(size=(500, 2))
     ll = loo_log_likelihood(y, np.array([0.01, 0.3, 30.0]))
