@@ -170,6 +170,17 @@ def test_scores_compare_ten_thousand_rows_on_the_directions_every_candidate_shar
     assert sliced_energy_sq(x, y, theta) == pytest.approx(energy_distance_sq(x, y), rel=0.01)
     assert sliced_energy_sq(x[:, :1], y[:, :1], np.ones((1, 1))) == pytest.approx(
         energy_distance_sq(x[:, :1], y[:, :1]), rel=1e-9)
+    assert sliced_energy_sq(x, y, theta, x_rows=len(x)) == pytest.approx(
+        sliced_energy_sq(x, y, theta), rel=1e-12)
+    # a smaller generated sample is put on the full-size scale: same expectation (the V-statistic
+    # of 100 rows is E‖X − X'‖/100 higher than that of 2,000 rows, the rescaled one is not)
+    one = np.ones((1, 1))
+    ref = rng.normal(size=(2000, 1))
+    full = np.mean([sliced_energy_sq(rng.normal(size=(2000, 1)), ref, one) for _ in range(50)])
+    small = [sliced_energy_sq(rng.normal(size=(100, 1)), ref, one, x_rows=2000)
+             for _ in range(1000)]
+    raw = np.mean([sliced_energy_sq(rng.normal(size=(100, 1)), ref, one) for _ in range(1000)])
+    assert abs(np.mean(small) - full) < 0.1 * (raw - full)
     m = pushforward.fit("moons", seed=0, time_budget=8, exclude="nsf,ot-flow-matching")
     assert "10,000 held-out rows" in m.info["auto"]
 

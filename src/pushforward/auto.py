@@ -84,8 +84,13 @@ SPLIT_SECONDS = 20.0
 #: refit on every training row (which holds 1 / (1 − RACE_SHARE) = 1.25 times the rows).
 REFIT_MARGIN = 1.5
 
-#: Seconds kept from each learned candidate's slice for scoring it.
-SCORE_RESERVE = 0.5
+#: Share of each learned candidate's time slice kept for scoring it: sampling a flow is slow
+#: (10⁴ rows: 0.9 s for a spline flow, 2.5 s for flow matching's ODE, at load 3.4), so a
+#: learned candidate is scored on as many generated rows per repeat as the rest of its slice
+#: affords (at least :data:`MIN_SCORE_ROWS`), each score put on the full-size scale
+#: (``sliced_energy_sq``'s ``x_rows``). Without it a 30 s fit took 39 s at load 5.
+SCORE_SHARE = 0.2
+MIN_SCORE_ROWS = 500
 
 #: Encoded columns above which the spline flow is left out (its step cost grows with them).
 MAX_NSF_DIM = 16
@@ -243,22 +248,38 @@ class _Scorer:
 
         return with_gaps(self.scale.encode(x), self.gaps)
 
-    def values(self, draw: Callable[[int, int], np.ndarray]) -> list[float]:
+    def values(self, draw: Callable[[int, int], np.ndarray], rows: int | None = None
+               ) -> list[float]:
         from .metrics import sliced_energy_sq
 
-        return [sliced_energy_sq(self.encode(draw(self.n, self.base + i)), self.test, theta)
+        rows = self.n if rows is None else rows
+        size = {"x_rows": self.n} if rows < self.n else {}
+        return [sliced_energy_sq(self.encode(draw(rows, self.base + i)), self.test, theta,
+                                 **size)
                 for i, theta in enumerate(self.directions)]
 
-    def row(self, key: str, model: FittedMap, fit_s: float) -> dict[str, Any]:
+    def affordable_rows(self, model: FittedMap, until: float) -> int:
+        """Generated rows per score that ``model`` can draw by ``until`` (``time.monotonic()``),
+        from the time a 500-row draw takes, between MIN_SCORE_ROWS and the full n."""
+        t0 = time.monotonic()
+        model.sample_table(MIN_SCORE_ROWS, seed=self.base)
+        per_row = max(time.monotonic() - t0, 1e-6) / MIN_SCORE_ROWS
+        rows = ((until - time.monotonic()) / per_row - self.check_rows) / SCORE_REPEATS
+        return int(min(max(rows, min(MIN_SCORE_ROWS, self.n)), self.n))
+
+    def row(self, key: str, model: FittedMap, fit_s: float, rows: int | None = None
+            ) -> dict[str, Any]:
         from .evaluation.memorisation import dcr
 
-        value = float(np.mean(self.values(lambda k, s: model.sample_table(k, seed=s))))
+        draw = lambda k, s: model.sample_table(k, seed=s)  # noqa: E731
+        value = float(np.mean(self.values(draw, rows)))
         generated = model.sample_table(self.check_rows, seed=self.base + 2 * SCORE_REPEATS)
         d = dcr(self.encode(generated), self.train, self.check_test, seed=self.base)
         return {"method": key, "kind": "learned" if key in LEARNED else "cheap",
                 "score": value, "floor": self.floor, "noise": self.noise,
                 "ratio": value / self.floor if self.floor > 0 else float("inf"),
-                "fit_s": round(fit_s, 3), "dcr": round(d.ratio, 3), "copies": d.copies}
+                "fit_s": round(fit_s, 3), "dcr": round(d.ratio, 3), "copies": d.copies,
+                "score_rows": self.n if rows is None else rows}
 
     def c2st(self, model: FittedMap) -> float:
         from .evaluation.c2st import c2st
@@ -472,7 +493,7 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
         share = left() / (n - i)
         t0 = time.monotonic()
         try:
-            fitted[key] = _fit_one(key, inner, deadline=t0 + share - SCORE_RESERVE,
+            fitted[key] = _fit_one(key, inner, deadline=t0 + share * (1 - SCORE_SHARE),
                                    steps=steps, **fit)
         except (PushforwardError, ValueError) as e:
             errors.append(e)
@@ -483,7 +504,9 @@ def _learned_round(keys: list[str], inner: Source, scorer: _Scorer, left: Callab
             rows.append({"method": key, "kind": "learned", "skipped": "time budget spent in "
                          f"training ({-left():.1f} s over); not scored"})
             continue
-        row = scorer.row(key, fitted[key], time.monotonic() - t0)
+        trained_s = time.monotonic() - t0
+        rows_each = scorer.affordable_rows(fitted[key], t0 + share)
+        row = scorer.row(key, fitted[key], trained_s, rows_each)
         row.update(steps=fitted[key].info.get("steps"), budget_s=round(share, 1))
         rows.append(row)
     return rows

@@ -101,7 +101,7 @@ def _cross_distance_sums(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return out
 
 
-def sliced_energy_sq(x, y, projections) -> float:
+def sliced_energy_sq(x, y, projections, *, x_rows: int | None = None) -> float:
     """ED²(X, Y) estimated from 1-D projections by sorting: O(P (n + m) log(n + m)), no pairs.
 
     For unit directions θ uniform on the sphere, E‖u‖ = c_d · E_θ|θᵀu| with
@@ -118,6 +118,10 @@ def sliced_energy_sq(x, y, projections) -> float:
         y: sample (m, d).
         projections: (d, P) unit directions
             (:func:`pushforward.losses.sliced.random_projections`).
+        x_rows: give the value ``x``'s distribution would have with this many rows: the
+            V-statistic's expectation is ED² + E‖X − X'‖/n + E‖Y − Y'‖/m, and ``x``'s self-pair
+            term is rescaled from its n rows to ``x_rows`` (unbiasedly), so a smaller sample
+            is compared on the scale of full-size ones.
 
     Example:
         >>> x = np.array([[0.0, 0.0], [1.0, 2.0]])
@@ -131,7 +135,8 @@ def sliced_energy_sq(x, y, projections) -> float:
     sxx, syy = _sorted_distance_sums(xs), _sorted_distance_sums(ys)
     sxy = _cross_distance_sums(xs, ys)
     c = math.sqrt(math.pi) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
-    return float(c * np.mean(2 * sxy / (n * m) - sxx / n**2 - syy / m**2))
+    self_x = sxx / n**2 if x_rows is None else sxx / (n * (n - 1)) * (1 - 1 / x_rows)
+    return float(c * np.mean(2 * sxy / (n * m) - self_x - syy / m**2))
 
 
 def ed_ratio(
