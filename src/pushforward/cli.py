@@ -376,16 +376,6 @@ def fit(
     _print_fit(fitted, path)
 
 
-def _launch_if_asked(nproc: int | None) -> None:
-    """``--nproc N`` outside torchrun: run this command in N processes, and exit with theirs."""
-    if nproc is not None and nproc < 1:
-        raise PushforwardError(f"--nproc must be at least 1, got {nproc}")
-    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet inside torchrun
-        from .train.distributed import launch
-
-        raise typer.Exit(launch(nproc))
-
-
 def _options(flags: dict, config: Path | None) -> dict:
     """The fit's options: the flags given, and a TOML file's training settings."""
     options = {k: v for k, v in flags.items() if v is not None}
