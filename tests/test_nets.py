@@ -10,8 +10,8 @@ from pushforward.losses import swd
 from pushforward.nets import NETS, ConvCritic, ConvGenerator, MonotoneNet, TimeMLP, UNet
 
 SHAPES = {"nsf": (2, 2), "monotone": (1, 1), "conv": (5, 48), "conv-critic": (48, 1),
-          "unet": (48, 48)}
-EVENT = {"conv": (3, 4, 4), "conv-critic": (3, 4, 4), "unet": (3, 4, 4)}
+          "unet": (48, 48), "base-unet": (48, 48)}
+EVENT = {"conv": (3, 4, 4), "conv-critic": (3, 4, 4), "unet": (3, 4, 4), "base-unet": (3, 4, 4)}
 U = torch.tensor([[1e-6], [1 - 1e-6]], dtype=torch.float32)
 
 
@@ -28,6 +28,8 @@ def test_every_parameter_receives_a_gradient(name):
     image = {"event_shape": EVENT[name]} if name in EVENT else {}
     net = NETS.get(name)(latent_dim, dim, width=16, depth=2, **image) if name != "monotone" \
         else NETS.get(name)(latent_dim, dim, width=16)
+    if name == "base-unet":  # its last convolution starts at zero (the Gaussian flow): move it
+        torch.nn.init.normal_(net.out[-1].weight, std=0.1)
     z = torch.rand(64, latent_dim)
     out = forward(net, z)
     assert out.shape == (64, dim)

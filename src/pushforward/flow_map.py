@@ -98,7 +98,13 @@ class FlowMap(LearnedMap):
         return self
 
     def _push(self, z: torch.Tensor) -> torch.Tensor:
-        return integrate(self.net, z, solver=self.solver)
+        x = integrate(self.net, z, solver=self.solver)
+        return self.net.unwhiten(x) if self._base else x
+
+    @property
+    def _base(self) -> bool:
+        """Whether the field lives in a whitened space (:class:`~pushforward.nets.BaseUNet`)."""
+        return hasattr(self.net, "whiten")
 
     def velocity(self, x: np.ndarray, t: float) -> np.ndarray:
         """The learned velocity dx/dt at points ``x`` (data units) and time ``t``.
@@ -115,7 +121,12 @@ class FlowMap(LearnedMap):
         p = self._param
         with torch.no_grad():
             xs = torch.as_tensor(self.codec_.encode(x), dtype=p.dtype, device=p.device)
-            v = self.net(xs, torch.as_tensor(float(t), dtype=p.dtype, device=p.device))
+            tt = torch.as_tensor(float(t), dtype=p.dtype, device=p.device)
+            if self._base:  # the whitened field, carried back by the map's derivative
+                w = self.net.whiten(xs)
+                _, v = torch.func.jvp(self.net.unwhiten, (w,), (self.net(w, tt),))
+            else:
+                v = self.net(xs, tt)
         return self.codec_.decode_tangent(v.double().cpu().numpy())
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
@@ -127,6 +138,7 @@ class FlowMap(LearnedMap):
         with torch.no_grad():
             for i in range(0, len(x), 65536):
                 xs = torch.as_tensor(x[i : i + 65536], dtype=p.dtype, device=p.device)
+                xs = self.net.whiten(xs) if self._base else xs
                 out.append(integrate(self.net, xs, t0=1.0, t1=0.0, solver=self.solver)
                            .double().cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, self.latent_dim))
@@ -178,8 +190,14 @@ class FlowMap(LearnedMap):
         return self._log_prob_through_codec(x, core)
 
     def _log_prob_rows(self, y: torch.Tensor, exact: bool, g: torch.Generator) -> np.ndarray:
-        """log p of encoded rows ``y``: one backward solve of (x_t, −∫ div v)."""
+        """log p of encoded rows ``y``: one backward solve of (x_t, −∫ div v) (from the
+        whitened rows, plus the whitening's log-determinant, for a field in that space)."""
         d = y.shape[1]
+        extra = np.zeros(len(y))
+        if self._base:
+            with torch.no_grad():
+                extra = self.net.whiten_log_det(y).double().cpu().numpy()
+                y = self.net.whiten(y)
         probe = None if exact else (torch.randint(0, 2, y.shape, generator=g, device=y.device)
                                     .to(y.dtype) * 2 - 1)
 
@@ -189,7 +207,7 @@ class FlowMap(LearnedMap):
 
         start = torch.cat([y, torch.zeros(len(y), 1, dtype=y.dtype, device=y.device)], 1)
         end = integrate(field, start, t0=1.0, t1=0.0, solver=self.solver).double().cpu().numpy()
-        return self.noise_.logpdf(end[:, :d]).sum(1) + end[:, d]
+        return self.noise_.logpdf(end[:, :d]).sum(1) + end[:, d] + extra
 
 
 #: up to this dimension :meth:`FlowMap.log_prob` takes the exact trace of ∂v/∂x

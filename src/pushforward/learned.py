@@ -608,6 +608,12 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     net, spec = build_net(net_name, latent_dim, dim, config, noise, event_shape=event,
                           defaults=_net_defaults(net_name, objective))
     net = net.to(device=device, dtype=dtype)
+    if hasattr(net, "fit_base"):  # a field on top of a Gaussian fit of the training pixels
+        rows = (_some_rows(train_data, seed) if train_data is not None
+                and not on_disk(train_data) else
+                sample_rows(held, min(len(held), COPY_REFERENCE_ROWS), seed + 3))
+        net.fit_base(torch.as_tensor(codec.encode(rows), dtype=dtype, device=device))
+        spec["kwargs"]["knots"] = int(net.knots_x.numel())
     objective.setup(dim=dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed,
                     event_shape=event)
     nz = get_noise(noise)
@@ -698,16 +704,20 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     return fitted
 
 
+def _some_rows(rows, seed: int) -> np.ndarray:
+    """At most ``COPY_REFERENCE_ROWS`` of ``rows`` (a seeded subsample beyond), in memory."""
+    if len(rows) <= COPY_REFERENCE_ROWS:
+        return np.asarray(rows)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    return take(rows, np.sort(rng.choice(len(rows), COPY_REFERENCE_ROWS, replace=False)))
+
+
 def _copy_reference(train_data, event, to_t, seed: int) -> torch.Tensor | None:
     """The copy guard's training rows (encoded): images held in memory only, at most
     ``COPY_REFERENCE_ROWS`` of them (seeded); None for other data (no guard)."""
     if event is None or train_data is None or on_disk(train_data):
         return None
-    rows = np.asarray(train_data)
-    if len(rows) > COPY_REFERENCE_ROWS:
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
-        rows = rows[np.sort(rng.choice(len(rows), COPY_REFERENCE_ROWS, replace=False))]
-    return to_t(rows)
+    return to_t(_some_rows(train_data, seed))
 
 
 def _sampling_seconds(cls: type[LearnedMap], net: nn.Module, spec: dict, settings: dict,

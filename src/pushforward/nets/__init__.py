@@ -18,7 +18,7 @@ import importlib
 from ..registry import Table
 
 __all__ = ["NETS", "IMAGE_NETS", "ACTIVATIONS", "MLP", "ResMLP", "TimeMLP", "MonotoneNet",
-           "SplineFlow", "ConvGenerator", "ConvCritic", "UNet"]
+           "SplineFlow", "ConvGenerator", "ConvCritic", "UNet", "BaseUNet"]
 
 NETS: Table = Table("net", {
     "mlp": ("pushforward.nets.mlp:MLP", "fully connected network (width, depth, activation)"),
@@ -35,14 +35,17 @@ NETS: Table = Table("net", {
                     "convolutional critic for images (gradient penalty or spectral norm)"),
     "unet": ("pushforward.nets.unet:UNet",
              "time-conditioned U-Net velocity field v(x, t) for images (flow matching)"),
+    "base-unet": ("pushforward.nets.gaussian_base:BaseUNet",
+                  "U-Net velocity field on top of a Gaussian fit of the pixels (flow matching "
+                  "on images: whitened, pooled normal scores)"),
 })
 
 #: the networks that fold flat rows into images and so need the schema's ``event_shape``
-IMAGE_NETS = ("conv", "conv-critic", "unet")
+IMAGE_NETS = ("conv", "conv-critic", "unet", "base-unet")
 
 _WHERE = {"ACTIVATIONS": "mlp", "MLP": "mlp", "ResMLP": "mlp", "TimeMLP": "mlp",
           "MonotoneNet": "monotone", "SplineFlow": "spline_flow", "ConvGenerator": "conv",
-          "ConvCritic": "conv", "UNet": "unet"}
+          "ConvCritic": "conv", "UNet": "unet", "BaseUNet": "gaussian_base"}
 
 
 def __getattr__(name: str):

@@ -259,7 +259,10 @@ class FlowMatching(Objective):
 
     name = "flow-matching"
     default_net = "time-mlp"
-    image_net = "unet"
+    #: on images the field learns what a Gaussian fit of the pixels misses
+    #: (:mod:`pushforward.nets.gaussian_base`): on 16×16 camera patches, 120 s, C2ST 0.56–0.60
+    #: against 0.79 for the plain ``unet`` from N(0, I)
+    image_net = "base-unet"
     map_kind = "flow"
     #: 64 random Fourier features of x (scale 1): 60 s of OT-CFM, hold-out ed_ratio / C2ST
     #: without → with: rings 1.67 / 0.64 → 1.31 / 0.51 (the inner rings no longer blur),
@@ -286,6 +289,8 @@ class FlowMatching(Objective):
 
     def loss(self, generator: nn.Module, z: torch.Tensor, y: torch.Tensor, *,
              rng: torch.Generator, progress: float) -> torch.Tensor:
+        if hasattr(generator, "whiten"):  # a field in a whitened space (BaseUNet)
+            y = generator.whiten(y)
         z, y = self.couple(z, y)
         t = torch.rand(len(z), 1, generator=rng, device=z.device, dtype=z.dtype)
         xt = (1 - t) * z + t * y
@@ -295,7 +300,8 @@ class FlowMatching(Objective):
         return (generator(xt, t) - (y - z)).pow(2).sum(1).mean()
 
     def push(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        return integrate(generator, z, solver=self.solver)
+        x = integrate(generator, z, solver=self.solver)
+        return generator.unwhiten(x) if hasattr(generator, "unwhiten") else x
 
     def settings(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "solver": self.solver.method,

@@ -1,0 +1,69 @@
+"""The U-Net on a Gaussian base (issue 14): untrained, its flow is the Gaussian fit of the
+pixels; its whitening inverts; its density counts the whitening's Jacobian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from pushforward.nets import BaseUNet
+from pushforward.objectives.flow_matching import Solver, integrate
+
+
+def correlated(n: int, d: int = 16, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """n rows of N(0, Σ), Σ an AR(1) correlation (0.8 between neighbours), and Σ."""
+    idx = np.arange(d)
+    cov = 0.8 ** np.abs(idx[:, None] - idx[None, :])
+    x = np.random.default_rng(seed).multivariate_normal(np.zeros(d), cov, size=n)
+    return torch.as_tensor(x, dtype=torch.float64), cov
+
+
+def base(x: torch.Tensor) -> BaseUNet:
+    torch.manual_seed(0)
+    return BaseUNet(16, 16, event_shape=(1, 4, 4), width=4).double().fit_base(x)
+
+
+def test_the_untrained_flow_samples_the_gaussian_fit_of_the_pixels():
+    x, cov = correlated(4000)
+    net = base(x)
+    z = torch.randn(4000, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with torch.no_grad():
+        w = integrate(net, z, solver=Solver("rk4", steps=20))
+        y = net.unwhiten(w)
+    # between two standard normals the field is (2t − 1)/D(t)·w, D = (1 − t)² + t²: w(t) =
+    # w(0)·√D(t), so at t = 1/2 the points sit at √½ of their start and at t = 1 back on it
+    with torch.no_grad():
+        half = integrate(net, z, t1=0.5, solver=Solver("rk4", steps=20))
+    assert torch.allclose(half, z * 0.5**0.5, atol=1e-6)
+    assert torch.allclose(w, z, atol=1e-6)
+    assert torch.cov(y.T).numpy() == pytest.approx(cov, abs=0.1)
+
+
+def test_whiten_inverts_and_whitens():
+    x, _ = correlated(3000, seed=2)
+    net = base(x.exp())  # skewed pixels: the pooled map to normal scores does the work
+    w = net.whiten(x.exp())
+    assert torch.allclose(net.unwhiten(w), x.exp(), atol=1e-6)
+    assert torch.cov(w.T).numpy() == pytest.approx(np.eye(16), abs=0.02)
+    assert net.knots_x.numel() == 256  # continuous pixels: the most knots
+
+
+def test_discrete_pixels_keep_one_knot_a_level():
+    levels = torch.randint(0, 17, (500, 16), generator=torch.Generator().manual_seed(0))
+    net = base(levels.double())
+    assert net.knots_x.tolist() == list(range(17))
+
+
+def test_the_density_counts_the_whitening():
+    # N(0, Σ) pixels: the pooled map is near the identity, so the untrained flow's density
+    # (the base's: N(0, I) at the whitened point, times the whitening's Jacobian) is Σ's
+    x, cov = correlated(20000, seed=3)
+    net = base(x)
+    y = x[:200]
+    with torch.no_grad():
+        w = net.whiten(y)
+    logp = (stats.norm.logpdf(w.numpy()).sum(1) + net.whiten_log_det(y).numpy())
+    ref = stats.multivariate_normal(np.zeros(16), cov).logpdf(y.numpy())
+    assert np.median(np.abs(logp - ref)) < 0.3
