@@ -15,7 +15,7 @@ from pushforward.methods import LEARNED, METHODS
 
 #: the learned methods that take images (the 1-D/2-D histogram losses do not take 64 columns)
 IMAGE_METHODS = [k for k in LEARNED if k not in ("hist-js", "hist-kl")]
-NET = {"flow-matching": "base-unet", "ot-flow-matching": "base-unet", "nsf": "nsf"}
+NET = {"flow-matching": "unet", "ot-flow-matching": "unet", "nsf": "nsf"}
 SMALL = {"width": 8, "batch_size": 16, "eval_every": 2}
 
 

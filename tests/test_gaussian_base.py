@@ -77,7 +77,7 @@ def test_a_fitted_flow_on_images_inverts_and_has_a_density():
     src = Source(name="images", columns=[f"p{j}" for j in range(64)], data=x,
                  meta={"image_shape": [1, 8, 8]})
     m = METHODS.get("flow-matching")(src, noise="normal", latent_dim=64, seed=0, steps=3,
-                                     width=8, batch_size=16, eval_every=2)
+                                     net="base-unet", width=8, batch_size=16, eval_every=2)
     assert m.net_spec["name"] == "base-unet" and m.net_spec["kwargs"]["knots"] == 256
     z = np.random.default_rng(1).normal(size=(20, 64))
     back = m.transform(m.inverse_transform(z))

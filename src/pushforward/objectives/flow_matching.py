@@ -259,10 +259,10 @@ class FlowMatching(Objective):
 
     name = "flow-matching"
     default_net = "time-mlp"
-    #: on images the field learns what a Gaussian fit of the pixels misses
+    #: ``--net base-unet`` learns only what a Gaussian fit of the pixels misses
     #: (:mod:`pushforward.nets.gaussian_base`): on 16×16 camera patches, 120 s, C2ST 0.56–0.60
-    #: against 0.79 for the plain ``unet`` from N(0, I)
-    image_net = "base-unet"
+    #: against 0.79 for the plain ``unet`` from N(0, I) (a probe; not yet measured on digits)
+    image_net = "unet"
     map_kind = "flow"
     #: 64 random Fourier features of x (scale 1): 60 s of OT-CFM, hold-out ed_ratio / C2ST
     #: without → with: rings 1.67 / 0.64 → 1.31 / 0.51 (the inner rings no longer blur),
