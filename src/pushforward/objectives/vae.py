@@ -150,7 +150,8 @@ class VAE(Objective):
     #: the rate for flat rows of at most :attr:`fast_dims` columns (an MLP decoder): on moons
     #: at 45 s (two seeds, n = 5,000, load 2–3) ed_ratio 2.67 and 3.35 at 5e-3 against 3.57
     #: and 3.96 at the loop's 2e-3 (1e-2: 2.68, 3.21), the same steps; on a 10-column table
-    #: at 30 s 5e-3 was worse (3.00 and 2.57 against 2.17 and 2.35), so wider rows keep 2e-3
+    #: at 30 s 5e-3 was worse (3.00 and 2.57 against 2.17 and 2.35), so wider rows keep 2e-3;
+    #: other 2-D toys at 30 s: better on pinwheel, worse on 8gaussians (docs/benchmarks.md)
     fast_lr, fast_dims = 5e-3, 2
 
     def batch_size(self, dim: int) -> int:
