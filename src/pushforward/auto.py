@@ -360,9 +360,10 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
     """Race the candidates the data admits on held-out rows and return the winner.
 
     See the module's docstring for the scheme. Each candidate's score is the mean squared energy
-    distance (:func:`pushforward.metrics.energy_distance_sq`) of :data:`SCORE_REPEATS` generated
-    samples of :data:`SCORE_ROWS` points to as many held-out rows, all standardised by the
-    training columns; the floor is the same figure for real training rows. Everything is seeded
+    distance (estimated by :func:`pushforward.metrics.sliced_energy_sq`) of
+    :data:`SCORE_REPEATS` generated samples of up to :data:`SCORE_ROWS` points to as many
+    held-out rows, all standardised by the training columns; the floor is the same figure for
+    real training rows. Everything is seeded
     from ``seed``: the cheap round gives the same choice for the same seed; a learned candidate
     trains to its time slice, so its score moves with the machine's load unless ``steps`` fixes
     its training (the leaderboard records the steps each reached).
@@ -382,7 +383,8 @@ def race(source: Source, *, noise: str = "normal", latent_dim: int | None = None
     Returns:
         The winner; ``info["auto"]`` says why in one sentence and ``info["leaderboard"]`` holds
         one row per candidate: ``method``, ``kind``, ``score``, ``floor``, ``noise``,
-        ``ratio``, ``fit_s`` (and ``steps`` for learned ones), or ``skipped`` with the reason.
+        ``ratio``, ``fit_s``, ``dcr``, ``copies``, ``score_rows`` (and ``steps`` for learned
+        ones), or ``skipped`` with the reason.
     """
     from .learned import one_thread_if_saturated
 
