@@ -78,10 +78,79 @@ def test_a_fitted_flow_on_images_inverts_and_has_a_density():
                  meta={"image_shape": [1, 8, 8]})
     m = METHODS.get("flow-matching")(src, noise="normal", latent_dim=64, seed=0, steps=3,
                                      net="base-unet", width=8, batch_size=16, eval_every=2)
-    assert m.net_spec["name"] == "base-unet" and m.net_spec["kwargs"]["knots"] == 256
+    assert m.net_spec["name"] == "base-unet" and m.net_spec["kwargs"]["knots"] == [256]
     z = np.random.default_rng(1).normal(size=(20, 64))
     back = m.transform(m.inverse_transform(z))
     assert np.median(np.abs(back - z)) < 1e-3
     lp = m.log_prob(x[:5])
     assert lp.shape == (5,) and np.isfinite(lp).all()
     assert m.velocity(x[:3], 0.5).shape == (3, 64)
+
+
+def rgb(n: int, seed: int = 0) -> np.ndarray:
+    """n stationary 3×4×4 images, channel first, whose three channels differ in marginal:
+    red N(0, 1) (neighbours correlated), green exp(N(0, 1)) (skewed), blue 17 levels."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, 17))
+    red = (a[:, 1:] + a[:, :-1]) / 2**0.5
+    green = np.exp(rng.normal(size=(n, 16)))
+    blue = rng.integers(0, 17, size=(n, 16)).astype(float)
+    return np.concatenate([red, green, blue], axis=1)
+
+
+def test_each_channel_has_its_own_marginal_map():
+    x = torch.as_tensor(rgb(3000))
+    torch.manual_seed(0)
+    net = BaseUNet(48, 48, event_shape=(3, 4, 4), width=4).double().fit_base(x)
+    assert net.counts[:2] == [256, 256] and net.counts[2] == 17  # blue keeps one knot a level
+    assert net.knots_x[-17:].tolist() == list(range(17))
+    w = net.whiten(x)
+    assert torch.allclose(net.unwhiten(w), x, atol=1e-6)
+    assert torch.cov(w.T).numpy() == pytest.approx(np.eye(48), abs=0.1)
+    # one map for all three channels could not make every channel's scores standard normal
+    scores = net._map(x, net.knots_x, net.knots_z).reshape(3000, 3, 16)
+    for c in range(3):
+        assert abs(float(scores[:, c].mean())) < 0.05
+        assert float(scores[:, c].std()) == pytest.approx(1.0, abs=0.05)
+
+
+def test_marginal_spread_is_per_channel_and_sees_position():
+    from pushforward.nets.gaussian_base import SHARED_MARGINAL, marginal_spread
+
+    x = rgb(2000)
+    assert marginal_spread(x, channels=3) < SHARED_MARGINAL  # each channel stationary
+    assert marginal_spread(x, channels=1) > SHARED_MARGINAL  # pooled over channels: not
+    centred = np.zeros((2000, 4, 4))
+    centred[:, 1:3, 1:3] = np.random.default_rng(1).uniform(5, 10, size=(2000, 2, 2))
+    assert marginal_spread(centred.reshape(2000, 16)) > SHARED_MARGINAL  # blank border
+    assert marginal_spread(np.ones((10, 16))) == 0.0
+
+
+def test_flow_matching_takes_the_gaussian_base_where_the_pixels_share_a_marginal():
+    from pushforward.objectives import FlowMatching
+
+    rng = np.random.default_rng(0)
+    stationary = rng.normal(size=(500, 64)).cumsum(1)
+    stationary -= stationary.mean(1, keepdims=True)
+    centred = np.zeros((500, 8, 8))
+    centred[:, 2:6, 2:6] = rng.uniform(0, 1, size=(500, 4, 4))
+    fm = FlowMatching()
+    assert fm.pick_image_net(rgb(500), 3) == "base-unet"
+    assert fm.pick_image_net(centred.reshape(500, 64), 1) == "unet"
+    assert fm.pick_image_net(None, 1) == "unet"
+
+
+def test_auto_net_on_stationary_images_fits_the_gaussian_base():
+    from pushforward.data.source import Source
+    from pushforward.methods import METHODS
+
+    x = rgb(120)
+    src = Source(name="images", columns=[f"p{j}" for j in range(48)], data=x,
+                 meta={"image_shape": [3, 4, 4]})
+    m = METHODS.get("flow-matching")(src, noise="normal", latent_dim=48, seed=0, steps=2,
+                                     width=4, batch_size=16, eval_every=2)
+    assert m.net_spec["name"] == "base-unet"
+    assert m.net_spec["kwargs"]["knots"][2] == 17  # blue's levels, per channel
+    s = m.sample(200, seed=1)
+    # each channel's map ends at its own training range: no negative green, blue in [0, 16]
+    assert s[:, 16:32].min() > 0 and s[:, 32:].min() > -1e-6 and s[:, 32:].max() < 16 + 1e-6

@@ -198,12 +198,14 @@ class TrainConfig:
         _checks.mapping(self.objective_options, "objective_options")
 
     def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None,
-                 event_shape: tuple[int, ...] | None = None) -> str:
-        """The run's network key: ``net``, or what ``auto`` picks for the data and objective."""
+                 event_shape: tuple[int, ...] | None = None,
+                 pixels: np.ndarray | None = None) -> str:
+        """The run's network key: ``net``, or what ``auto`` picks for the data and objective
+        (for images, from some encoded training ``pixels`` where they are given)."""
         if self.net != "auto":
             return self.net
         if event_shape is not None and objective is not None and objective.image_net:
-            return objective.image_net
+            return objective.pick_image_net(pixels, int(event_shape[0]))
         if objective is not None and objective.default_net:
             return objective.default_net
         return "monotone" if latent_dim == dim == 1 else "mlp"
@@ -604,16 +606,16 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     dim = codec.out_dim  # the network sees the encoded columns only
     event = image_event(schema.event_shape, dim)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
-    net_name = config.net_name(latent_dim, dim, objective, event)
+    pixels = None if event is None else codec.encode(
+        _some_rows(train_data, seed) if train_data is not None and not on_disk(train_data)
+        else sample_rows(held, min(len(held), COPY_REFERENCE_ROWS), seed + 3))
+    net_name = config.net_name(latent_dim, dim, objective, event, pixels)
     net, spec = build_net(net_name, latent_dim, dim, config, noise, event_shape=event,
                           defaults=_net_defaults(net_name, objective))
     net = net.to(device=device, dtype=dtype)
     if hasattr(net, "fit_base"):  # a field on top of a Gaussian fit of the training pixels
-        rows = (_some_rows(train_data, seed) if train_data is not None
-                and not on_disk(train_data) else
-                sample_rows(held, min(len(held), COPY_REFERENCE_ROWS), seed + 3))
-        net.fit_base(torch.as_tensor(codec.encode(rows), dtype=dtype, device=device))
-        spec["kwargs"]["knots"] = int(net.knots_x.numel())
+        net.fit_base(torch.as_tensor(pixels, dtype=dtype, device=device))
+        spec["kwargs"]["knots"] = list(net.counts)
     objective.setup(dim=dim, latent_dim=latent_dim, device=device, dtype=dtype, seed=seed,
                     event_shape=event)
     nz = get_noise(noise)

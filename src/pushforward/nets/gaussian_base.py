@@ -1,9 +1,10 @@
 """A U-Net velocity field that learns only what a Gaussian fit of the pixels misses.
 
 Flow matching from N(0, I) must learn the whole map to the data. Here the flow runs in a space
-where a Gaussian fit of the data already is N(0, I): each pixel value goes through one pooled,
-monotone map to normal scores (the same for every pixel, like the codec's one global scale:
-the pooled distribution of the training pixels mapped to N(0, 1)), then the scores are whitened
+where a Gaussian fit of the data already is N(0, I): each pixel value goes through its
+channel's pooled, monotone map to normal scores (the same for every pixel of a channel, like the
+codec's one global scale: the pooled distribution of the channel's training pixels mapped to
+N(0, 1)), then the scores are whitened
 (ZCA: W = U Λ^-1/2 Uᵀ from their covariance U Λ Uᵀ, which keeps the picture local for the
 U-Net). In that space the velocity is
 
@@ -12,7 +13,12 @@ U-Net). In that space the velocity is
 the first term the exact flow-matching velocity between two standard normals with independent
 pairs (:func:`~pushforward.objectives.flow_matching.gaussian_velocity` with Σ = I), the U-Net
 (its last convolution zero at the start) the non-Gaussian rest. Untrained, the map samples a
-Gaussian copula of the pixels with one pooled marginal; training moves it from there.
+Gaussian copula of the pixels with one pooled marginal a channel; training moves it from there.
+
+One marginal a channel is right where the pixels share it, as in patches of natural pictures
+(statistics that do not depend on the position), and wrong where they do not, as in centred
+digits (blank borders, ink in the middle). :func:`marginal_spread` measures that, and flow
+matching's ``net="auto"`` takes this net only when it is below :data:`SHARED_MARGINAL`.
 
 Measured on ``patches:camera?size=16`` (120 s, one thread, load 1–3, docs/benchmarks.md): the
 untrained base scores C2ST 0.64 (the library's copula 0.62), 670 steps of the U-Net on top
@@ -29,10 +35,57 @@ from torch import Tensor
 
 from .unet import UNet
 
-__all__ = ["BaseUNet", "KNOTS"]
+__all__ = ["BaseUNet", "KNOTS", "SHARED_MARGINAL", "marginal_spread"]
 
-#: quantiles of the pooled training pixels that define the monotone map to normal scores
+#: quantiles of a channel's pooled training pixels that define its monotone map to normal scores
 KNOTS = 256
+
+#: a :func:`marginal_spread` below this: the pixels of each channel share one marginal. Measured
+#: (docs/benchmarks.md): patches of seven scikit-image pictures 0.01–0.04 (RGB ones per
+#: channel); digits 0.65, centred ellipses 0.58, scikit-image's ``lfw_subset`` faces 0.23
+SHARED_MARGINAL = 0.1
+
+
+def marginal_spread(x: np.ndarray, channels: int = 1, *, seed: int = 0) -> float:
+    """How far the pixels' marginals sit from their channel's pooled one, above the noise
+    (0: one marginal for all).
+
+    For each pixel, the mean absolute difference between its 1st … 99th percentiles and those
+    of its channel's pooled pixels, over the pooled pixels' standard deviation, averaged over
+    the pixels; less the same figure for the channel's values shuffled across rows and pixels
+    (the spread that a finite sample shows when every pixel has the pooled marginal). Scale-free,
+    so encoded and raw pixels give one figure.
+
+    Arguments:
+        x: images (n, channels · H · W), flattened channel first.
+        channels: the number of channels.
+        seed: the shuffle's seed.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> same = rng.normal(size=(2000, 16))          # every pixel N(0, 1)
+        >>> shifted = same + np.arange(16) / 4          # each pixel its own mean
+        >>> round(marginal_spread(same), 2), round(marginal_spread(shifted), 2)
+        (0.01, 0.68)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    spreads = []
+    for pixels in x.reshape(len(x), int(channels), -1).transpose(1, 0, 2):
+        scale = pixels.std()
+        if scale == 0:  # one value everywhere: every pixel has the pooled marginal
+            spreads.append(0.0)
+            continue
+        shuffled = rng.permutation(pixels.ravel()).reshape(pixels.shape)
+        spreads.append(max(0.0, (_quantile_spread(pixels) - _quantile_spread(shuffled)) / scale))
+    return float(np.mean(spreads))
+
+
+def _quantile_spread(pixels: np.ndarray) -> float:
+    """Mean |pixel percentile − pooled percentile| over the 1st … 99th percentiles and pixels."""
+    levels = np.linspace(0.01, 0.99, 99)
+    pooled = np.quantile(pixels, levels)
+    return float(np.abs(np.quantile(pixels, levels, axis=0) - pooled[:, None]).mean())
 
 
 class BaseUNet(UNet):
@@ -45,9 +98,9 @@ class BaseUNet(UNet):
 
     Arguments:
         latent_dim, dim, event_shape, width, depth, activation: as :class:`~.unet.UNet`.
-        knots: the pooled marginal map's knots at most (quantiles of the training pixels; a
-            fitted net holds as many as the pixels have distinct values, up to this number,
-            and its spec records that count).
+        knots: each channel's pooled marginal map's knots at most (quantiles of its training
+            pixels; a fitted net holds as many as the pixels have distinct values, up to this
+            number, and its spec records those counts, one a channel).
 
     Example:
         >>> net = BaseUNet(16, 16, event_shape=(1, 4, 4), width=4)
@@ -61,13 +114,21 @@ class BaseUNet(UNet):
     """
 
     def __init__(self, latent_dim: int, dim: int, *, event_shape: Sequence[int],
-                 width: int = 16, depth: int = 1, activation: str = "silu", knots: int = KNOTS):
+                 width: int = 16, depth: int = 1, activation: str = "silu",
+                 knots: int | Sequence[int] = KNOTS):
         super().__init__(latent_dim, dim, event_shape=event_shape, width=width, depth=depth,
                          activation=activation)
         last = self.out[-1]
         torch.nn.init.zeros_(last.weight)  # untrained: the Gaussian flow exactly
         torch.nn.init.zeros_(last.bias)
-        line = torch.linspace(-1.0, 1.0, max(int(knots), 2))
+        channels = int(event_shape[0]) if len(event_shape) == 3 else 1
+        counts = ([int(knots)] * channels if isinstance(knots, (int, np.integer))
+                  else [int(k) for k in knots])
+        if len(counts) != channels or min(counts) < 2:
+            raise ValueError(f"knots: one count of at least 2 per channel ({channels}), "
+                             f"got {knots!r}")
+        self.counts = counts  # knots per channel; the buffers hold them one channel after another
+        line = torch.cat([torch.linspace(-1.0, 1.0, k) for k in counts])
         self.register_buffer("knots_x", line.clone())  # pixel values (encoded units)
         self.register_buffer("knots_z", line.clone())  # their normal scores
         self.register_buffer("mean", torch.zeros(dim))
@@ -77,24 +138,17 @@ class BaseUNet(UNet):
 
     @torch.no_grad()
     def fit_base(self, x: Tensor) -> BaseUNet:
-        """Set the pooled marginal map and the whitening from training rows ``x`` (n, dim)."""
-        from scipy.stats import norm
-
-        pooled = np.sort(x.detach().double().cpu().numpy().ravel())
-        n = len(pooled)
-        # knots at pixel values that occur (each distinct one its own: discrete levels keep
-        # their mid-rank score), at most ``knots`` quantiles of them
-        kx = np.unique(np.quantile(pooled, np.linspace(0, 1, len(self.knots_x)),
-                                   method="inverted_cdf"))
-        if len(kx) < 2:  # one value everywhere: nothing to map
-            return self
-        below = np.searchsorted(pooled, kx, "left")
-        upto = np.searchsorted(pooled, kx, "right")
-        cdf = np.clip((below + upto) / (2 * n), 0.5 / n, 1 - 0.5 / n)  # mid-ranks of ties
+        """Set each channel's pooled marginal map and the whitening from training rows ``x``."""
+        xs, zs = [], []
+        for c, rows in enumerate(self._channels(x.detach().double().cpu())):
+            kx, kz = _pooled_map(rows.numpy(), self.counts[c])
+            xs.append(kx)
+            zs.append(kz)
+        self.counts = [len(k) for k in xs]
         like = self.knots_x
-        self.knots_x = torch.as_tensor(kx, dtype=like.dtype, device=like.device)
-        self.knots_z = torch.as_tensor(norm.ppf(cdf), dtype=like.dtype, device=like.device)
-        s = _interp(x.to(self.knots_x.dtype), self.knots_x, self.knots_z).double()
+        self.knots_x = torch.as_tensor(np.concatenate(xs), dtype=like.dtype, device=like.device)
+        self.knots_z = torch.as_tensor(np.concatenate(zs), dtype=like.dtype, device=like.device)
+        s = self._map(x.to(self.knots_x.dtype), self.knots_x, self.knots_z).double()
         mean = s.mean(0)
         lam, u = torch.linalg.eigh(torch.cov(s.T).reshape(len(mean), len(mean)))
         lam = lam.clamp_min(1e-4 * float(lam.clamp_min(0).mean()) + 1e-12)
@@ -106,25 +160,62 @@ class BaseUNet(UNet):
 
     def whiten(self, x: Tensor) -> Tensor:
         """Encoded pixels (n, dim) → the whitened space the field lives in."""
-        s = _interp(x, self.knots_x.to(x.dtype), self.knots_z.to(x.dtype))
+        s = self._map(x, self.knots_x.to(x.dtype), self.knots_z.to(x.dtype))
         return (s - self.mean.to(x.dtype)) @ self.w.to(x.dtype)
 
     def unwhiten(self, w: Tensor) -> Tensor:
         """The whitened space → encoded pixels (clamped to the training pixels' range)."""
         s = w @ self.w_inv.to(w.dtype) + self.mean.to(w.dtype)
-        return _interp(s, self.knots_z.to(w.dtype), self.knots_x.to(w.dtype))
+        return self._map(s, self.knots_z.to(w.dtype), self.knots_x.to(w.dtype))
 
     def whiten_log_det(self, x: Tensor) -> Tensor:
-        """log |det ∂whiten/∂x| per row (n,): the marginal map's slopes and log |det W|."""
+        """log |det ∂whiten/∂x| per row (n,): the marginal maps' slopes and log |det W|."""
         kx, kz = self.knots_x.to(x.dtype), self.knots_z.to(x.dtype)
-        i = torch.searchsorted(kx, x.clamp(kx[0], kx[-1]).contiguous()).clamp(1, len(kx) - 1)
-        slope = (kz[i] - kz[i - 1]) / (kx[i] - kx[i - 1])
-        return slope.log().sum(1) + self.log_det_w.to(x.dtype)
+        total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
+        for rows, (a, b) in zip(self._channels(x), self._spans()):
+            cx, cz = kx[a:b], kz[a:b]
+            i = torch.searchsorted(cx, rows.clamp(cx[0], cx[-1]).contiguous())
+            i = i.clamp(1, len(cx) - 1)
+            total = total + ((cz[i] - cz[i - 1]) / (cx[i] - cx[i - 1])).log().sum(1)
+        return total + self.log_det_w.to(x.dtype)
 
     def forward(self, x: Tensor, t: Tensor | float) -> Tensor:
         """v(w, t): the standard normals' exact field plus the U-Net's correction."""
         tt = torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(-1, 1)
         return (2 * tt - 1) / ((1 - tt) ** 2 + tt**2) * x + super().forward(x, t)
+
+    def _spans(self) -> list[tuple[int, int]]:
+        ends = np.cumsum([0, *self.counts])
+        return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+
+    def _channels(self, x: Tensor) -> list[Tensor]:
+        """The columns of each channel: rows are flattened channel first."""
+        return list(x.reshape(len(x), len(self.counts), -1).unbind(1))
+
+    def _map(self, x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
+        """Each channel through its own piecewise-linear map (xp → fp, one span a channel)."""
+        parts = [_interp(rows, xp[a:b], fp[a:b])
+                 for rows, (a, b) in zip(self._channels(x), self._spans())]
+        return torch.stack(parts, 1).reshape(x.shape)
+
+
+def _pooled_map(pixels: np.ndarray, knots: int) -> tuple[np.ndarray, np.ndarray]:
+    """(values, normal scores) of one channel's pooled pixels: at most ``knots`` quantiles.
+
+    Each distinct value that the quantiles hit is its own knot, so discrete levels keep their
+    mid-rank score; one value everywhere gives the identity on [value − 1, value + 1].
+    """
+    from scipy.stats import norm
+
+    pooled = np.sort(pixels.ravel())
+    n = len(pooled)
+    kx = np.unique(np.quantile(pooled, np.linspace(0, 1, max(knots, 2)), method="inverted_cdf"))
+    if len(kx) < 2:  # one value everywhere: nothing to map
+        return np.array([kx[0] - 1.0, kx[0] + 1.0]), np.array([-1.0, 1.0])
+    below = np.searchsorted(pooled, kx, "left")
+    upto = np.searchsorted(pooled, kx, "right")
+    cdf = np.clip((below + upto) / (2 * n), 0.5 / n, 1 - 0.5 / n)  # mid-ranks of ties
+    return kx, norm.ppf(cdf)
 
 
 def _interp(x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
