@@ -37,8 +37,11 @@ def test_a_bad_budget_is_one_line(bad):
 def test_the_deadline_keeps_time_for_the_closing_check():
     split = split_source(load_source(np.random.default_rng(0).normal(size=(5000, 2))), 0.1, 0)
     t = time.monotonic()
-    # 500 held-out rows of 2 columns: the base, a half second for the rows, a bit for columns
-    assert fit_deadline(t, 30.0, split, 2) == pytest.approx(t + 30 - 4.5 - 0.5 - 2 / 32)
+    # 500 held-out rows of 2 columns: the base, a half second for the rows, a bit for values
+    assert fit_deadline(t, 30.0, split, 2) == pytest.approx(t + 30 - 4.5 - 0.5 - 3e-5 * 1000)
+    # a few wide rows (14 held-out 25×25 images) keep little more than the base
+    few = split_source(load_source(np.zeros((140, 625))), 0.1, 0)
+    assert t + 30 - fit_deadline(t, 30.0, few, 625) < 5
 
 
 def _loop(settings):

@@ -251,11 +251,15 @@ def _default_latent(method: str, schema, train) -> int:
 
 
 #: Seconds :func:`fit_deadline` keeps for the closing check and saving: a base, plus per 1,000
-#: compared rows and per 32 columns. Measured on two busy cores (load 11): the check took 1.7 s
-#: (450 rows, 2 columns), 3.0 s (2,000 rows, 2 columns) and 3.0 s (161 rows, 64 columns).
+#: compared rows and per compared value (rows × columns: the classifier's work). Measured on
+#: two busy cores (load 11): the check took 1.7 s (450 rows, 2 columns), 3.0 s (2,000 rows, 2
+#: columns) and 3.0 s (161 rows, 64 columns); on an idle machine, images: 0.5 s (126 rows, 64
+#: columns), 2.2 s (2,000 × 64), 6.2 s (2,000 × 256), 3.9 s (300 × 1,024), about 1e-5 s a
+#: value, kept three times over. (It was 1 s per 32 columns, whatever the rows: 19.5 s of a
+#: 120 s budget reserved for a 0.1 s check on 14 held-out 25×25 images.)
 #: The base also covers what follows training before the check (final validation and
 #: checkpoint, choosing the weights: ~1 s) and saving the model.
-RESERVE_BASE, RESERVE_PER_1000_ROWS, RESERVE_PER_32_COLUMNS = 4.5, 1.0, 1.0
+RESERVE_BASE, RESERVE_PER_1000_ROWS, RESERVE_PER_VALUE = 4.5, 1.0, 3e-5
 
 
 def fit_deadline(started: float, budget: float, split, dim: int) -> float:
@@ -263,7 +267,7 @@ def fit_deadline(started: float, budget: float, split, dim: int) -> float:
 
     What follows the method is the closing held-out check (and, on the command line, saving);
     its modules are imported here, before the deadline is set, so the reserve covers computing
-    only (:data:`RESERVE_BASE` + per rows and columns compared).
+    only (:data:`RESERVE_BASE` + per rows and values compared).
 
     Arguments:
         started: ``time.monotonic()`` when the fit began.
@@ -278,8 +282,7 @@ def fit_deadline(started: float, budget: float, split, dim: int) -> float:
 
     held = split.held
     rows = CLOSING_N if held is None else min(CLOSING_N, len(held))
-    reserve = (RESERVE_BASE + RESERVE_PER_1000_ROWS * rows / 1000
-               + RESERVE_PER_32_COLUMNS * dim / 32)
+    reserve = RESERVE_BASE + RESERVE_PER_1000_ROWS * rows / 1000 + RESERVE_PER_VALUE * rows * dim
     return started + budget - reserve
 
 

@@ -172,7 +172,7 @@ class BaseUNet(UNet):
         """log |det ∂whiten/∂x| per row (n,): the marginal maps' slopes and log |det W|."""
         kx, kz = self.knots_x.to(x.dtype), self.knots_z.to(x.dtype)
         total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-        for rows, (a, b) in zip(self._channels(x), self._spans()):
+        for rows, (a, b) in zip(self._channels(x), self._spans(), strict=True):
             cx, cz = kx[a:b], kz[a:b]
             i = torch.searchsorted(cx, rows.clamp(cx[0], cx[-1]).contiguous())
             i = i.clamp(1, len(cx) - 1)
@@ -186,7 +186,7 @@ class BaseUNet(UNet):
 
     def _spans(self) -> list[tuple[int, int]]:
         ends = np.cumsum([0, *self.counts])
-        return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+        return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:], strict=True)]
 
     def _channels(self, x: Tensor) -> list[Tensor]:
         """The columns of each channel: rows are flattened channel first."""
@@ -195,7 +195,7 @@ class BaseUNet(UNet):
     def _map(self, x: Tensor, xp: Tensor, fp: Tensor) -> Tensor:
         """Each channel through its own piecewise-linear map (xp → fp, one span a channel)."""
         parts = [_interp(rows, xp[a:b], fp[a:b])
-                 for rows, (a, b) in zip(self._channels(x), self._spans())]
+                 for rows, (a, b) in zip(self._channels(x), self._spans(), strict=True)]
         return torch.stack(parts, 1).reshape(x.shape)
 
 

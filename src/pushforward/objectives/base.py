@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 import numpy as np
+import torch
 from torch import nn
 
 
