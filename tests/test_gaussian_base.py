@@ -114,33 +114,7 @@ def test_each_channel_has_its_own_marginal_map():
         assert float(scores[:, c].std()) == pytest.approx(1.0, abs=0.05)
 
 
-def test_marginal_spread_is_per_channel_and_sees_position():
-    from pushforward.nets.gaussian_base import SHARED_MARGINAL, marginal_spread
-
-    x = rgb(2000)
-    assert marginal_spread(x, channels=3) < SHARED_MARGINAL  # each channel stationary
-    assert marginal_spread(x, channels=1) > SHARED_MARGINAL  # pooled over channels: not
-    centred = np.zeros((2000, 4, 4))
-    centred[:, 1:3, 1:3] = np.random.default_rng(1).uniform(5, 10, size=(2000, 2, 2))
-    assert marginal_spread(centred.reshape(2000, 16)) > SHARED_MARGINAL  # blank border
-    assert marginal_spread(np.ones((10, 16))) == 0.0
-
-
-def test_flow_matching_takes_the_gaussian_base_where_the_pixels_share_a_marginal():
-    from pushforward.objectives import FlowMatching
-
-    rng = np.random.default_rng(0)
-    stationary = rng.normal(size=(500, 64)).cumsum(1)
-    stationary -= stationary.mean(1, keepdims=True)
-    centred = np.zeros((500, 8, 8))
-    centred[:, 2:6, 2:6] = rng.uniform(0, 1, size=(500, 4, 4))
-    fm = FlowMatching()
-    assert fm.pick_image_net(rgb(500), 3) == "base-unet"
-    assert fm.pick_image_net(centred.reshape(500, 64), 1) == "unet"
-    assert fm.pick_image_net(None, 1) == "unet"
-
-
-def test_auto_net_on_stationary_images_fits_the_gaussian_base():
+def test_a_fitted_gaussian_base_keeps_each_channel_in_its_range():
     from pushforward.data.source import Source
     from pushforward.methods import METHODS
 
@@ -148,8 +122,7 @@ def test_auto_net_on_stationary_images_fits_the_gaussian_base():
     src = Source(name="images", columns=[f"p{j}" for j in range(48)], data=x,
                  meta={"image_shape": [3, 4, 4]})
     m = METHODS.get("flow-matching")(src, noise="normal", latent_dim=48, seed=0, steps=2,
-                                     width=4, batch_size=16, eval_every=2)
-    assert m.net_spec["name"] == "base-unet"
+                                     net="base-unet", width=4, batch_size=16, eval_every=2)
     assert m.net_spec["kwargs"]["knots"][2] == 17  # blue's levels, per channel
     s = m.sample(200, seed=1)
     # each channel's map ends at its own training range: no negative green, blue in [0, 16]

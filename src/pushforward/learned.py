@@ -198,14 +198,12 @@ class TrainConfig:
         _checks.mapping(self.objective_options, "objective_options")
 
     def net_name(self, latent_dim: int, dim: int, objective: Objective | None = None,
-                 event_shape: tuple[int, ...] | None = None,
-                 pixels: np.ndarray | None = None) -> str:
-        """The run's network key: ``net``, or what ``auto`` picks for the data and objective
-        (for images, from some encoded training ``pixels`` where they are given)."""
+                 event_shape: tuple[int, ...] | None = None) -> str:
+        """The run's network key: ``net``, or what ``auto`` picks for the data and objective."""
         if self.net != "auto":
             return self.net
         if event_shape is not None and objective is not None and objective.image_net:
-            return objective.pick_image_net(pixels, int(event_shape[0]))
+            return objective.image_net
         if objective is not None and objective.default_net:
             return objective.default_net
         return "monotone" if latent_dim == dim == 1 else "mlp"
@@ -606,10 +604,8 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
     dim = codec.out_dim  # the network sees the encoded columns only
     event = image_event(schema.event_shape, dim)
     torch.manual_seed(seed)  # network initialisation; the loop's own randomness is per step
-    pixels = None if event is None else codec.encode(
-        _some_rows(train_data, seed) if train_data is not None and not on_disk(train_data)
-        else sample_rows(held, min(len(held), COPY_REFERENCE_ROWS), seed + 3))
-    net_name = config.net_name(latent_dim, dim, objective, event, pixels)
+    pixels = _some_pixels(train_data, held, event, codec, seed)
+    net_name = config.net_name(latent_dim, dim, objective, event)
     net, spec = build_net(net_name, latent_dim, dim, config, noise, event_shape=event,
                           defaults=_net_defaults(net_name, objective))
     net = net.to(device=device, dtype=dtype)
@@ -682,7 +678,7 @@ def _fit(source, objective, *, method, noise, latent_dim, seed, config, out, res
                    meta={"method": method, "seed": seed, "noise": noise,
                          "latent_dim": latent_dim, **_jsonable(settings)},
                    start=start, strategy=strategy,
-                   reference=_copy_reference(train_data, event, to_t, seed),
+                   reference=_copy_reference(train_data, pixels, dtype, device),
                    copy_below=config.copy_guard)
     fitted = MAP_KINDS.get(objective.map_kind)(result.generator, spec)
     fitted._init_map(method=method, noise=noise, latent_dim=latent_dim, dim=source.dim,
@@ -714,12 +710,22 @@ def _some_rows(rows, seed: int) -> np.ndarray:
     return take(rows, np.sort(rng.choice(len(rows), COPY_REFERENCE_ROWS, replace=False)))
 
 
-def _copy_reference(train_data, event, to_t, seed: int) -> torch.Tensor | None:
+def _some_pixels(train_data, held, event, codec, seed: int) -> np.ndarray | None:
+    """Some encoded training images (``_some_rows``; held-out rows where the training rows stay
+    on disk), for a Gaussian base's fit and the copy guard; None for rows that are not images."""
+    if event is None:
+        return None
+    if train_data is not None and not on_disk(train_data):
+        return codec.encode(_some_rows(train_data, seed))
+    return codec.encode(sample_rows(held, min(len(held), COPY_REFERENCE_ROWS), seed + 3))
+
+
+def _copy_reference(train_data, pixels, dtype, device) -> torch.Tensor | None:
     """The copy guard's training rows (encoded): images held in memory only, at most
     ``COPY_REFERENCE_ROWS`` of them (seeded); None for other data (no guard)."""
-    if event is None or train_data is None or on_disk(train_data):
+    if pixels is None or train_data is None or on_disk(train_data):
         return None
-    return to_t(_some_rows(train_data, seed))
+    return torch.as_tensor(pixels, dtype=dtype, device=device)
 
 
 def _sampling_seconds(cls: type[LearnedMap], net: nn.Module, spec: dict, settings: dict,

@@ -15,14 +15,11 @@ pairs (:func:`~pushforward.objectives.flow_matching.gaussian_velocity` with Σ =
 (its last convolution zero at the start) the non-Gaussian rest. Untrained, the map samples a
 Gaussian copula of the pixels with one pooled marginal a channel; training moves it from there.
 
-One marginal a channel is right where the pixels share it, as in patches of natural pictures
-(statistics that do not depend on the position), and wrong where they do not, as in centred
-digits (blank borders, ink in the middle). :func:`marginal_spread` measures that, and flow
-matching's ``net="auto"`` takes this net only when it is below :data:`SHARED_MARGINAL`.
-
-Measured on ``patches:camera?size=16`` (120 s, one thread, load 1–3, docs/benchmarks.md): the
-untrained base scores C2ST 0.64 (the library's copula 0.62), 670 steps of the U-Net on top
-0.56–0.60; the plain U-Net from N(0, I) 0.79.
+Measured on ``patches:camera?size=16`` (docs/benchmarks.md): the untrained base scores C2ST
+0.64 (the library's copula 0.62). At 120 s it helps where a run affords few steps: one thread
+on a loaded machine, 0.60 (219 steps) against the plain U-Net's 0.79 (113 steps); two threads
+on an idle one, 0.550 (1,004 steps) against 0.544 (1,339 steps). On digits it costs: 0.686
+against 0.596. So it is opt-in (``--net base-unet``), not flow matching's default.
 """
 
 from __future__ import annotations
@@ -35,58 +32,10 @@ from torch import Tensor
 
 from .unet import UNet
 
-__all__ = ["BaseUNet", "KNOTS", "SHARED_MARGINAL", "marginal_spread"]
+__all__ = ["BaseUNet", "KNOTS"]
 
 #: quantiles of a channel's pooled training pixels that define its monotone map to normal scores
 KNOTS = 256
-
-#: a :func:`marginal_spread` below this: the pixels of each channel share one marginal. Measured
-#: (docs/benchmarks.md): patches of seven scikit-image pictures 0.01–0.04 (RGB ones per
-#: channel); digits 0.65, centred ellipses 0.58, scikit-image's ``lfw_subset`` faces 0.23
-SHARED_MARGINAL = 0.1
-
-
-def marginal_spread(x: np.ndarray, channels: int = 1, *, seed: int = 0) -> float:
-    """How far the pixels' marginals sit from their channel's pooled one, above the noise
-    (0: one marginal for all).
-
-    For each pixel, the mean absolute difference between its 1st … 99th percentiles and those
-    of its channel's pooled pixels, over the pooled pixels' standard deviation, averaged over
-    the pixels; less the same figure for the channel's values shuffled across rows and pixels
-    (the spread that a finite sample shows when every pixel has the pooled marginal). Scale-free,
-    so encoded and raw pixels give one figure.
-
-    Arguments:
-        x: images (n, channels · H · W), flattened channel first.
-        channels: the number of channels.
-        seed: the shuffle's seed.
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> same = rng.normal(size=(2000, 16))          # every pixel N(0, 1)
-        >>> shifted = same + np.arange(16) / 4          # each pixel its own mean
-        >>> round(marginal_spread(same), 2), round(marginal_spread(shifted), 2)
-        (0.01, 0.68)
-    """
-    x = np.asarray(x, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    spreads = []
-    for pixels in x.reshape(len(x), int(channels), -1).transpose(1, 0, 2):
-        scale = pixels.std()
-        if scale == 0:  # one value everywhere: every pixel has the pooled marginal
-            spreads.append(0.0)
-            continue
-        shuffled = rng.permutation(pixels.ravel()).reshape(pixels.shape)
-        spreads.append(max(0.0, (_quantile_spread(pixels) - _quantile_spread(shuffled)) / scale))
-    return float(np.mean(spreads))
-
-
-def _quantile_spread(pixels: np.ndarray) -> float:
-    """Mean |pixel percentile − pooled percentile| over the 1st … 99th percentiles and pixels."""
-    levels = np.linspace(0.01, 0.99, 99)
-    pooled = np.quantile(pixels, levels)
-    return float(np.abs(np.quantile(pixels, levels, axis=0) - pooled[:, None]).mean())
-
 
 class BaseUNet(UNet):
     """A :class:`~.unet.UNet` velocity field in a Gaussianised, whitened pixel space.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -57,11 +56,6 @@ class Objective:
         """The generator's learning rate for d-dimensional data when the run and the network
         name none (None: the loop's default); ``default_lr`` unless a subclass knows better."""
         return self.default_lr
-
-    def pick_image_net(self, pixels: np.ndarray | None, channels: int) -> str | None:
-        """The image network ``net="auto"`` takes for training images ``pixels`` (n, dim;
-        None where they are not at hand): :attr:`image_net` unless a subclass reads the data."""
-        return self.image_net
 
     def lr_end(self, dim: int) -> float:
         """The fraction of the learning rate that the loop's cosine schedule ends at."""
