@@ -18,6 +18,10 @@ Per cell:
 - C2ST as the issue fixes it: scikit-learn's HistGradientBoostingClassifier on the pixels of
   539 generated vs 539 test images (classes balanced), 2-fold stratified cross-validation,
   accuracy averaged (0.5: indistinguishable).
+- the floors: C2ST of a second real sample (as many training images) against the test images,
+  and the feature-space Fréchet distance (:mod:`pushforward.evaluation.images`: the features of
+  a small classifier trained on the real training images, on the labels where there are any,
+  else on telling flips apart) of the generated images and of that real sample.
 - DCR ratio and near-copies (:func:`pushforward.evaluation.images.memorisation`): the median
   distance of a generated image to its nearest training image over the same median for the
   test images (≈ 1: samples like new data, ≈ 0: copies), and the generated images nearer a
@@ -99,7 +103,7 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict,
 
     import pushforward
     from pushforward.data.source import Source
-    from pushforward.evaluation.images import memorisation
+    from pushforward.evaluation.images import image_figures
 
     torch.set_num_threads(threads)  # sampling and the closing check too, not only training
     train, test, ytr, yte, shape = split(data)
@@ -114,13 +118,23 @@ def cell(method: str, data: str, budget: float, threads: int, options: dict,
     if timed_rows:
         m.sample(timed_rows, seed=2)
     sample_s = time.perf_counter() - t
-    g = np.asarray(m.sample(N_EVAL, seed=1), dtype=np.float64)
+    k = min(N_EVAL, len(test))  # images on each side of every comparison
+    test = test[:k]
+    yte = None if yte is None else yte[:k]
+    g = np.asarray(m.sample(k, seed=1), dtype=np.float64)
     row = {"method": method, "data": data, "budget": budget, "threads": threads,
            "options": options, "fit_s": round(fit_s, 1),
            f"sample_{timed_rows}_s" if timed_rows != 10_000 else "sample_1e4_s": round(sample_s, 2),
-           "c2st": round(c2st(g, test[:N_EVAL]), 3)}
-    copies = memorisation(g, train, test)
-    row.update(dcr_ratio=round(copies["ratio"], 3), near_copies=copies["near_copies"])
+           "c2st": round(c2st(g, test), 3)}
+    # the floors: a second real sample (training images, as many as the test images) in place
+    # of the generated ones
+    real = train[np.random.default_rng(3).choice(len(train), k, replace=False)]
+    fig = image_figures(g, test, real, train, None, labels=ytr, seed=0,
+                        shape=tuple(shape) if len(shape) == 3 else (1, *shape))
+    copies = fig.memorisation
+    row.update(c2st_floor=round(c2st(real, test), 3), fid=round(fig.fid, 2),
+               fid_floor=round(fig.fid_floor, 2), features=fig.task,
+               dcr_ratio=round(copies["ratio"], 3), near_copies=copies["near_copies"])
     if learned:
         steps, seconds = m.info["steps"], m.info["seconds"]
         row.update(net=m.net_spec["name"], steps=steps,
