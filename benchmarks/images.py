@@ -9,8 +9,9 @@ Protocol: scikit-learn's digits cut 70/30 (stratified by label, ``random_state=0
 training and 539 test images; ``--data`` takes any image source, cut 70/30 the same way).
 Each method is fitted on the training images with ``time_budget`` seconds for the whole fit
 (:func:`pushforward.fit`: its own 10 % hold-out and closing check included), seed ``--seed``
-(0), ``--threads`` torch threads (default 1: on the shared 2-core machine two threads ran 5–10×
-slower, see docs/benchmarks.md). One cell at a time; run it under ``nice -n 5`` and quote ``uptime``.
+(0), ``--threads`` torch threads (default 1: on the shared 2-core machine two threads ran
+5–10× slower, see docs/benchmarks.md). One cell at a time; run it under ``nice -n 5`` and quote
+``uptime``.
 
 Per cell:
 
