@@ -37,7 +37,7 @@ NETS: Table = Table("net", {
              "time-conditioned U-Net velocity field v(x, t) for images (flow matching)"),
     "base-unet": ("pushforward.nets.gaussian_base:BaseUNet",
                   "U-Net velocity field on top of a Gaussian fit of the pixels (flow matching "
-                  "on images: whitened, pooled normal scores)"),
+                  "on images: each channel's pooled normal scores, whitened)"),
 })
 
 #: the networks that fold flat rows into images and so need the schema's ``event_shape``

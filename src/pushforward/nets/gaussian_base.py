@@ -152,7 +152,7 @@ def _pooled_map(pixels: np.ndarray, knots: int) -> tuple[np.ndarray, np.ndarray]
     """(values, normal scores) of one channel's pooled pixels: at most ``knots`` quantiles.
 
     Each distinct value that the quantiles hit is its own knot, so discrete levels keep their
-    mid-rank score; one value everywhere gives the identity on [value − 1, value + 1].
+    mid-rank score; one value everywhere gets a slope-one map that sends it to score 0.
     """
     from scipy.stats import norm
 
