@@ -158,7 +158,7 @@ def train(
         raise PushforwardError("give a budget: steps or time_budget")
     ema = EMA(generator, s.ema)
     val = Validation(objective, ema.module, *validation, every=s.eval_every, patience=s.patience,
-                     reference=reference, copy_below=copy_below)
+                     reference=reference, copy_below=copy_below, noise=noise, seed=s.seed)
     history, snaps = LossHistory(), Snapshots()
     ckpt = (Checkpoint(checkpoint_dir / CHECKPOINT, s.checkpoint_every, meta)
             if checkpoint_dir is not None else None)
