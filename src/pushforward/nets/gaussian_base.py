@@ -46,7 +46,7 @@ class BaseUNet(UNet):
     field in the whitened space and maps its samples back.
 
     Arguments:
-        latent_dim, dim, event_shape, width, depth, activation: as :class:`~.unet.UNet`.
+        latent_dim, dim, event_shape, width, depth, activation, dropout: as :class:`~.unet.UNet`.
         knots: each channel's pooled marginal map's knots at most (quantiles of its training
             pixels; a fitted net holds as many as the pixels have distinct values, up to this
             number, and its spec records those counts, one a channel).
@@ -64,9 +64,9 @@ class BaseUNet(UNet):
 
     def __init__(self, latent_dim: int, dim: int, *, event_shape: Sequence[int],
                  width: int = 16, depth: int = 1, activation: str = "silu",
-                 knots: int | Sequence[int] = KNOTS):
+                 dropout: float = 0.0, knots: int | Sequence[int] = KNOTS):
         super().__init__(latent_dim, dim, event_shape=event_shape, width=width, depth=depth,
-                         activation=activation)
+                         activation=activation, dropout=dropout)
         last = self.out[-1]
         torch.nn.init.zeros_(last.weight)  # untrained: the Gaussian flow exactly
         torch.nn.init.zeros_(last.bias)

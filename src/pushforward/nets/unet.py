@@ -37,11 +37,12 @@ def time_embedding(t: Tensor, size: int) -> Tensor:
 
 
 class _ResBlock(nn.Module):
-    """GroupNorm → act → 3×3 conv, plus the time embedding's shift, → GroupNorm → act → 3×3
-    conv, added to the (1×1-projected) input."""
+    """GroupNorm → act → 3×3 conv, plus the time embedding's shift, → GroupNorm → act →
+    dropout (in training mode) → 3×3 conv, added to the (1×1-projected) input."""
 
-    def __init__(self, ch_in: int, ch: int, emb: int, activation: str):
+    def __init__(self, ch_in: int, ch: int, emb: int, activation: str, dropout: float = 0.0):
         super().__init__()
+        self.dropout = dropout
         self.norm1, self.conv1 = group_norm(ch_in), nn.Conv2d(ch_in, ch, 3, padding=1)
         self.time = nn.Linear(emb, ch)
         self.norm2, self.conv2 = group_norm(ch), nn.Conv2d(ch, ch, 3, padding=1)
@@ -50,7 +51,8 @@ class _ResBlock(nn.Module):
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
         h = self.conv1(self.act1(self.norm1(x))) + self.time(emb)[:, :, None, None]
-        return self.skip(x) + self.conv2(self.act2(self.norm2(h)))
+        h = F.dropout(self.act2(self.norm2(h)), self.dropout, self.training)
+        return self.skip(x) + self.conv2(h)
 
 
 class UNet(nn.Module):
@@ -71,6 +73,9 @@ class UNet(nn.Module):
             matching reached C2ST 0.61 (docs/benchmarks.md).
         depth: residual blocks per grid on each side.
         activation: a key of :data:`~pushforward.nets.mlp.ACTIVATIONS`.
+        dropout: the share of each residual block's inner features dropped at a training step
+            (none in evaluation mode, in which every net is built: the loop switches its
+            generator to training mode). A regulariser against memorising a small training set.
 
     References:
         Ronneberger, Fischer and Brox, "U-Net: convolutional networks for biomedical image
@@ -85,7 +90,8 @@ class UNet(nn.Module):
     """
 
     def __init__(self, latent_dim: int, dim: int, *, event_shape: Sequence[int],
-                 width: int = 16, depth: int = 1, activation: str = "silu"):
+                 width: int = 16, depth: int = 1, activation: str = "silu",
+                 dropout: float = 0.0):
         super().__init__()
         self.event_shape = image_shape(event_shape, dim)
         if latent_dim != dim:
@@ -98,6 +104,8 @@ class UNet(nn.Module):
         check_net_size(channels(width, levels) * 3, 2 * depth * levels + 1)
         if width < 1 or depth < 1:
             raise PushforwardError(f"need width and depth >= 1, got {width}, {depth}")
+        if not 0 <= dropout < 1:
+            raise PushforwardError(f"need 0 <= dropout < 1, got {dropout}")
         emb = 4 * width
         self.emb_size = width
         self.time = nn.Sequential(nn.Linear(width, emb), make_activation(activation),
@@ -105,15 +113,16 @@ class UNet(nn.Module):
         self.inp = nn.Conv2d(c, width, 3, padding=1)
         ch = [channels(width, i) for i in range(levels)]
         self.down = nn.ModuleList(
-            nn.ModuleList(_ResBlock(ch[i], ch[i], emb, activation) for _ in range(depth))
+            nn.ModuleList(_ResBlock(ch[i], ch[i], emb, activation, dropout) for _ in range(depth))
             for i in range(levels))
         self.pool = nn.ModuleList(nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1)
                                   for i in range(levels - 1))
-        self.middle = _ResBlock(ch[-1], ch[-1], emb, activation)
+        self.middle = _ResBlock(ch[-1], ch[-1], emb, activation, dropout)
         self.lift = nn.ModuleList(nn.Conv2d(ch[i + 1], ch[i], 3, padding=1)
                                   for i in range(levels - 1))
         self.up = nn.ModuleList(
-            nn.ModuleList(_ResBlock(2 * ch[i] if j == 0 else ch[i], ch[i], emb, activation)
+            nn.ModuleList(_ResBlock(2 * ch[i] if j == 0 else ch[i], ch[i], emb, activation,
+                                    dropout)
                           for j in range(depth))
             for i in range(levels))
         self.out = nn.Sequential(group_norm(width), make_activation(activation),

@@ -49,7 +49,7 @@ class EMA(Callback):
 
     def __init__(self, generator: nn.Module, decay: float):
         self.source, self.decay = generator, decay
-        self.module = copy.deepcopy(generator).requires_grad_(False)
+        self.module = copy.deepcopy(generator).requires_grad_(False).eval()
 
     @torch.no_grad()
     def on_step(self, loop: Loop) -> None:

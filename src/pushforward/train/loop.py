@@ -195,6 +195,7 @@ class Loop:
         interrupts at once, and then nothing is saved.
         """
         self._t0, between = time.perf_counter(), False
+        self.generator.train()  # dropout, where a net has it; its EMA copy stays in evaluation
         s = self.settings
         if s.deadline is not None:  # at least a tenth of the run's own budget (1 ms: 0 is none)
             floor = 0.1 * s.time_budget if s.time_budget else 1e-3
