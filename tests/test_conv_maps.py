@@ -106,3 +106,22 @@ def test_the_copy_guard_watches_image_fits_only():
     table = Source(name="t", columns=x.columns, data=x.data)
     assert METHODS.get("swd")(table, noise="normal", latent_dim=64, seed=0, steps=4,
                               eval_every=2).history["val_copy"] == []
+
+
+def test_unet_dropout_acts_in_training_only_and_the_model_samples_deterministically(tmp_path):
+    x = images(60, (1, 8, 8))
+    m = fit("flow-matching", x, dropout=0.3)
+    assert m.net_spec["kwargs"]["dropout"] == 0.3
+    net, rows, t = m.net, torch.randn(4, 64, generator=torch.Generator().manual_seed(0)), 0.5
+    with torch.no_grad():
+        assert not net.training and torch.equal(net(rows, t), net(rows, t))
+        net.train()
+        assert not torch.equal(net(rows, t), net(rows, t))  # features dropped at random
+        net.eval()
+    m.save(tmp_path / "m")
+    loaded = pushforward.load(tmp_path / "m")  # rebuilt in evaluation mode too
+    np.testing.assert_array_equal(loaded.sample(20, seed=3), m.sample(20, seed=3))
+    with pytest.raises(PushforwardError, match="dropout: net 'conv' has none"):
+        fit("swd", x, dropout=0.1)
+    with pytest.raises(PushforwardError, match="dropout must be in"):
+        fit("flow-matching", x, dropout=1.0)

@@ -22,10 +22,10 @@ guard); :mod:`.callbacks` owns the rest, once. :func:`train` puts them together:
   converged to within the validation's resolution may still improve below it (measured: flow
   matching stopped at half its 120 s on 8gaussians scored 4.5). The loop returns its final EMA
   weights unless the best ones validated clearly better;
-- a copy guard on images (``reference`` rows): a check whose samples lie nearer the training
-  rows than the training rows lie to each other (:func:`~.callbacks.copy_ratio` below
-  ``copy_below``) is never the best, final weights that copy give way to the last check that
-  did not, and copying checks in a row stop training;
+- a copy guard on images (``reference`` rows): a check whose fresh samples (pooled over the last
+  few checks) lie nearer the training rows than the training rows lie to each other
+  (:func:`~.callbacks.copy_ratio` below ``copy_below``) is never the best, final weights that
+  copy give way to weights that did not, and copying checks in a row stop training;
 - checkpoints (atomic, between steps only) every ``checkpoint_every`` seconds, at the end and on
   Ctrl-C; ``resume`` continues from one. Every step's randomness is drawn from
   ``SeedSequence([seed, step])``, so a resumed run with a step budget ends with exactly the
