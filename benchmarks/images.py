@@ -18,9 +18,10 @@ Per cell:
 - training steps and steps per second; seconds to sample 10⁴ images.
 - C2ST as the issue fixes it: scikit-learn's HistGradientBoostingClassifier on the pixels of
   539 generated vs 539 test images (classes balanced), 2-fold stratified cross-validation,
-  accuracy averaged (0.5: indistinguishable). One draw of 539 generated images has a noise of
-  about ±0.015 (two standard deviations ±0.03): ``--draws N`` gives the mean over N draws
-  (sample seeds 1…N) beside each draw's value; the other figures use the first draw.
+  accuracy averaged (0.5: indistinguishable). One draw of 539 generated images is noisy (five
+  draws from one digits model at 600 s: 0.506–0.576, standard deviation 0.026): ``--draws N``
+  gives the mean over N draws (sample seeds 1…N) beside each draw's value; the other figures
+  use the first draw.
 - the floors: C2ST of a second real sample (as many training images) against the test images,
   and the feature-space Fréchet distance (:mod:`pushforward.evaluation.images`: the features of
   a small classifier trained on the real training images, on the labels where there are any,

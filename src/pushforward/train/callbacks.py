@@ -192,7 +192,7 @@ class Validation(Callback):
         self.pool: list[torch.Tensor] = []  # the last COPY_POOL checks' nearest distances
         self.pooled: list[dict[str, Any]] = []  # and their weights (since the run (re)started)
         self.best = copy.deepcopy(model.state_dict())
-        self.clean: dict[str, Any] | None = None  # the last check's weights that did not copy
+        self.clean: dict[str, Any] | None = None  # weights that did not copy (see above)
         self.best_energy, self.bad, self.copying = math.inf, 0, 0
         self.steps: list[int] = []
         self.seconds: list[float] = []
