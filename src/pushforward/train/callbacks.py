@@ -15,14 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from .._state import load_state, save_state
 from ..errors import PushforwardError
 from ..objectives import Objective
-from .loop import Callback, Loop
+from .loop import Callback, Loop, step_generator
 
 SNAPSHOT_POINTS = 500  # generated points kept per validation, for the training animation
 MAX_SNAPSHOTS = 24
@@ -240,11 +239,8 @@ class Validation(Callback):
         """Whether the model's samples copy training rows (the copy guard; False without)."""
         if self.reference is None:
             return False
-        # the k-th check's noise depends only on (seed, k), a stream apart from the steps'
-        # (loop.step_generator): a resumed run draws the same
-        key = np.random.SeedSequence([self.seed, len(self.copy)], spawn_key=(1,))
-        g = torch.Generator(device=self.z.device)
-        g.manual_seed(int(key.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+        # the k-th check's noise depends only on (seed, k): a resumed run draws the same
+        g = step_generator(self.seed, len(self.copy), self.z.device, stream=1)
         fresh = self.objective.push(self.model, self.noise(COPY_ROWS, g))
         self.pool = [*self.pool, _nearest(fresh, self.reference)][-COPY_POOL:]
         self.pooled = [*self.pooled, copy.deepcopy(self.model.state_dict())][-COPY_POOL:]

@@ -71,13 +71,15 @@ def lr_factor(progress: float, lr_end: float) -> float:
 
 
 def step_generator(seed: int, step: int, device: torch.device | str = "cpu",
-                   rank: int | None = None) -> torch.Generator:
+                   rank: int | None = None, stream: int = 0) -> torch.Generator:
     """The torch generator for one step: depends only on (seed, step), so resume is exact.
 
     ``rank``: a distributed run's rank, whose batches differ from every other rank's.
+    ``stream``: another sequence than the steps' (1: the copy guard's draws, step = its check).
     """
     key = [seed, step] if rank is None else [seed, step, rank]
-    state = np.random.SeedSequence(key).generate_state(2, dtype=np.uint64)
+    spawn = (stream,) if stream else ()
+    state = np.random.SeedSequence(key, spawn_key=spawn).generate_state(2, dtype=np.uint64)
     g = torch.Generator(device=device)
     g.manual_seed(int(state[0] >> np.uint64(1)))
     return g
